@@ -1,0 +1,34 @@
+"""App configuration: the one place with import-time side effects."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class DjangoPeriodicConfig(AppConfig):
+    """Connects the change-feed signals and registers the system checks."""
+
+    name = "django_periodic"
+    label = "django_periodic"
+    verbose_name = _("Periodic Tasks")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks as periodic_checks
+        from . import signals
+        from .models import (
+            ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+        )
+
+        post_delete.connect(signals.record_task_deletion, sender=PeriodicTask,
+                            dispatch_uid="django_periodic.task_deleted")
+        post_save.connect(signals.restamp_loaded_task, sender=PeriodicTask,
+                          dispatch_uid="django_periodic.task_loaded")
+        for model in (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+            post_save.connect(signals.restamp_loaded_schedule, sender=model,
+                              dispatch_uid=f"django_periodic.{model._meta.model_name}_loaded")
+        checks.register(periodic_checks.check_django_celery_beat, "django_periodic")
+        checks.register(periodic_checks.check_beat_scheduler, "django_periodic")

@@ -1,0 +1,35 @@
+"""App settings, read at access time so ``override_settings`` just works.
+
+Options Celery already owns (``timezone``, ``beat_max_loop_interval``,
+``beat_schedule`` ...) are read from the Celery app, never duplicated here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds between two looks at the change counter (one indexed single-row read).
+    "POLL_INTERVAL": 1.0,
+    # Seconds between two full reconciles of the in-memory schedule (a safety net).
+    "FULL_RECONCILE_INTERVAL": 3600.0,
+    # Longest back-off after a database or broker error, in seconds.
+    "MAX_BACKOFF": 30.0,
+    # Days a deletion record is kept for beats that fell behind.
+    "DELETION_RETENTION_DAYS": 7,
+}
+
+
+class Settings:
+    """``settings.DJANGO_PERIODIC = {...}`` over :data:`DEFAULTS`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        overrides = getattr(django_settings, "DJANGO_PERIODIC", None) or {}
+        return overrides.get(name, DEFAULTS[name])
+
+
+app_settings = Settings()

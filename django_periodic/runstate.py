@@ -1,0 +1,68 @@
+"""Writing run state: one statement per batch of runs, only the columns beat owns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F
+
+#: Rows per statement; keeps every backend far below its bound-parameter limit.
+BATCH = 1000
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def record_runs(
+    model: type[models.Model],
+    ran: Sequence[Any],
+    finished: Sequence[Any],
+    now: datetime,
+    using: str = "default",
+) -> int:
+    """Record that tasks ``ran`` (ids) were sent at ``now``; ``finished`` ones also end.
+
+    Finished tasks (one-off, or past ``expires``) are disabled in the same
+    transaction. Returns the number of statements written. Neither the change
+    version nor ``date_changed`` moves: this is beat's own state, not an edit.
+    """
+    rows = model._base_manager.using(using)
+    finished_set = set(finished)
+    regular = [pk for pk in ran if pk not in finished_set]
+    ended_after_run = [pk for pk in ran if pk in finished_set]
+    statements = 0
+    with transaction.atomic(using=using):
+        for chunk in _chunks(regular):
+            rows.filter(pk__in=chunk).update(
+                last_run_at=now, total_run_count=F("total_run_count") + 1,
+            )
+            statements += 1
+        for chunk in _chunks(ended_after_run):
+            rows.filter(pk__in=chunk).update(
+                last_run_at=now, total_run_count=F("total_run_count") + 1, enabled=False,
+            )
+            statements += 1
+    return statements
+
+
+def disable(model: type[models.Model], pks: Sequence[Any], using: str = "default") -> None:
+    """Disable tasks that will never run again (expired), without touching their version."""
+    rows = model._base_manager.using(using)
+    for chunk in _chunks(list(pks)):
+        rows.filter(pk__in=chunk).update(enabled=False)
+
+
+def set_load_errors(model: type[models.Model], errors: dict[Any, str], using: str = "default") -> None:
+    """Store why rows could not be loaded (empty string clears), one statement per reason."""
+    by_reason: dict[str, list[Any]] = {}
+    for pk, reason in errors.items():
+        by_reason.setdefault(reason, []).append(pk)
+    rows = model._base_manager.using(using)
+    for reason, pks in by_reason.items():
+        for chunk in _chunks(pks):
+            rows.filter(pk__in=chunk).update(load_error=reason)

@@ -1,0 +1,349 @@
+"""``DatabaseScheduler``: Celery beat reading its schedule from the database.
+
+Each tick: look at the change counter when the poll interval has passed (one
+single-row read), apply only the rows that changed, take every run that is due
+from a heap, record them in one batched statement, then send them. Database and
+broker errors are logged and retried with back-off; they never end beat.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from celery import schedules as celery_schedules
+from celery.beat import Scheduler
+from django.db import Error as DatabaseError
+from django.db import close_old_connections, connections
+from kombu.exceptions import OperationalError as BrokerError
+
+from .changes import PeriodicTaskDeletion, PeriodicTasks
+from .codeschedule import sync_code_schedule
+from .conf import app_settings
+from .dispatch import run_task_id, send
+from .entries import EntryError, ModelEntry
+from .models import PeriodicTask
+from .runstate import disable, record_runs, set_load_errors
+
+__all__ = ["DatabaseScheduler", "ModelEntry", "DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL"]
+
+logger = logging.getLogger("django_periodic.beat")
+
+DEFAULT_MAX_INTERVAL = 5  # seconds; beat never sleeps longer than this
+SCHEDULE_SYNC_MAX_INTERVAL = 300  # kept for django-celery-beat compatibility
+
+
+@dataclass(order=True)
+class _PendingSend:
+    """A run recorded in the database whose send failed; retried until it expires."""
+
+    retry_at: float
+    run_id: str = field(compare=False)
+    entry: ModelEntry = field(compare=False)
+    slot: datetime = field(compare=False)
+    attempts: int = field(default=1, compare=False)
+    expires_at: datetime | None = field(default=None, compare=False)
+
+
+class DatabaseScheduler(Scheduler):
+    """Celery beat scheduler backed by the ``django_periodic`` tables."""
+
+    Entry = ModelEntry
+    Model = PeriodicTask
+    Changes = PeriodicTasks
+
+    def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None,
+                 poll_interval: float | None = None, **kwargs: Any) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.poll_interval = float(poll_interval if poll_interval is not None
+                                   else app_settings.POLL_INTERVAL)
+        self.using = "default"
+        self._by_id: dict[Any, ModelEntry] = {}
+        self._by_name: dict[str, ModelEntry] = {}
+        self._queue: list[tuple[datetime, int, Any]] = []
+        self._seq = itertools.count()
+        self._version: int | None = None
+        self._next_poll = 0.0
+        self._next_reconcile = 0.0
+        self._backoff = 0.0
+        self._pending: list[_PendingSend] = []
+        self.stats = {"sent": 0, "statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
+        super().__init__(*args, **kwargs)
+        if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
+            self.max_interval = DEFAULT_MAX_INTERVAL
+
+    # -- Celery's API ------------------------------------------------------------
+
+    def setup_schedule(self) -> None:
+        try:
+            self.install_default_entries(None)
+            self.update_from_dict(self.app.conf.beat_schedule)
+            self._load_all()
+        except DatabaseError as exc:
+            self._database_failed("reading the schedule at start", exc)
+
+    def install_default_entries(self, data: Any) -> None:
+        """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
+        if self.app.conf.result_expires and not self.app.backend.supports_autoexpire:
+            self.update_from_dict({
+                "celery.backend_cleanup": {
+                    "task": "celery.backend_cleanup",
+                    "schedule": celery_schedules.crontab("0", "4", "*"),
+                    "options": {"expires": 12 * 3600},
+                },
+            }, disable_missing=False)
+
+    def update_from_dict(self, mapping: dict[str, Any] | None,
+                         disable_missing: bool = True) -> None:
+        """Store schedules defined in code (see :mod:`.codeschedule` for the rule)."""
+        keep = {"celery.backend_cleanup"}
+        if not disable_missing:
+            keep |= set(PeriodicTask.objects.filter(defined_in_code=True)
+                        .values_list("name", flat=True))
+        counts = sync_code_schedule(dict(mapping or {}), self.app, keep=keep)
+        if any(counts[k] for k in ("created", "updated", "disabled", "failed")):
+            logger.info("beat_schedule stored: %s", ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    @property
+    def schedule(self) -> dict[str, ModelEntry]:
+        return self._by_name
+
+    def schedule_changed(self) -> bool:
+        """Whether the change counter moved since this scheduler last read it."""
+        return PeriodicTasks.state(self.using).version != self._version
+
+    def enabled_models_qs(self) -> Any:
+        return self.Model.objects.enabled()
+
+    def enabled_models(self) -> list[Any]:
+        return list(self.enabled_models_qs())
+
+    def sync(self) -> None:
+        """Nothing to flush: run state is written as runs are sent."""
+        if self._pending:
+            logger.warning("%d recorded run(s) could not be sent before shutdown: %s",
+                           len(self._pending), ", ".join(p.entry.name for p in self._pending))
+
+    def close(self) -> None:
+        self.sync()
+        connections.close_all()
+
+    @property
+    def info(self) -> str:
+        db = connections[self.using].settings_dict
+        return (f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
+                f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded")
+
+    # -- the loop ----------------------------------------------------------------
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        """Apply changes, send what is due; return the seconds until the next tick."""
+        mono = time.monotonic()
+        try:
+            if self._version is None or mono >= self._next_reconcile:
+                self._load_all()
+            elif mono >= self._next_poll:
+                self._poll()
+            now = self.clock()
+            due = self._pop_due(now)
+            if due:
+                self._dispatch(due, now)
+            self._backoff = 0.0
+        except DatabaseError as exc:
+            return self._database_failed("ticking", exc)
+        self._retry_pending()
+        return self._sleep_time(self.clock())
+
+    def _sleep_time(self, now: datetime) -> float:
+        waits = [float(self.max_interval), max(self._next_poll - time.monotonic(), 0.0)]
+        if self._queue:
+            waits.append((self._queue[0][0] - now).total_seconds())
+        if self._pending:
+            waits.append(self._pending[0].retry_at - time.monotonic())
+        return max(min(waits), 0.0)
+
+    def _database_failed(self, doing: str, exc: Exception) -> float:
+        self._backoff = min(max(self._backoff * 2, 1.0), float(app_settings.MAX_BACKOFF))
+        logger.error("Database error while %s: %s; beat keeps running and retries in %.0fs.",
+                     doing, exc, self._backoff)
+        close_old_connections()
+        for conn in connections.all():
+            try:
+                conn.close()
+            except DatabaseError:
+                pass
+        return self._backoff
+
+    # -- loading -----------------------------------------------------------------
+
+    def _load_all(self) -> None:
+        """Read every enabled task (at start, and as a rare safety reconcile)."""
+        state = PeriodicTasks.state(self.using)
+        now = self.clock()
+        self._by_id.clear()
+        self._by_name.clear()
+        self._queue.clear()
+        self._apply_rows(self.enabled_models(), now, full=True)
+        self._version = state.version
+        self.stats["full_loads"] += 1
+        mono = time.monotonic()
+        self._next_poll = mono + self.poll_interval
+        self._next_reconcile = mono + float(app_settings.FULL_RECONCILE_INTERVAL)
+        PeriodicTaskDeletion.prune(timedelta(days=app_settings.DELETION_RETENTION_DAYS), self.using)
+        logger.info("Loaded %d periodic task(s) at version %d.", len(self._by_id), state.version)
+
+    def _poll(self) -> None:
+        """One cheap read; on a move, read only what changed since our version."""
+        self.stats["polls"] += 1
+        self._next_poll = time.monotonic() + self.poll_interval
+        state = PeriodicTasks.state(self.using)
+        held = self._version or 0
+        if state.version == held:
+            return
+        if state.reset_version > held:
+            logger.info("Full re-read requested (version %d).", state.reset_version)
+            self._load_all()
+            return
+        changed = list(self.Model.objects.filter(version__gt=held)
+                       .select_related("interval", "crontab", "solar", "clocked"))
+        deleted = list(PeriodicTaskDeletion.objects.using(self.using)
+                       .filter(version__gt=held).values_list("task_id", flat=True))
+        for task_id in deleted:
+            self._drop(task_id)
+        self._apply_rows(changed, self.clock(), full=False)
+        self._version = state.version
+        self.stats["delta_rows"] += len(changed) + len(deleted)
+        logger.info("Applied %d changed and %d deleted task(s) (version %d -> %d).",
+                    len(changed), len(deleted), held, state.version)
+
+    def _apply_rows(self, rows: Iterable[Any], now: datetime, full: bool) -> None:
+        errors: dict[Any, str] = {}
+        expired: list[Any] = []
+        deadline = self.app.conf.beat_cron_starting_deadline
+        for row in rows:
+            if not full:
+                self._drop(row.pk)
+            if not row.enabled:
+                continue
+            try:
+                entry = self.Entry(row, app=self.app, starting_deadline=deadline)
+                planned = entry.plan(now)
+            except (EntryError, ValueError, TypeError, ImportError) as exc:
+                reason = f"{exc}"
+                logger.error("Task %r (%s) cannot be scheduled and is skipped: %s",
+                             row.name, row.task, reason)
+                errors[row.pk] = reason
+                continue
+            if row.load_error:
+                errors[row.pk] = ""
+            if planned is None:
+                if row.expires is not None or row.clocked_id is not None:
+                    logger.info("Task %r will not run again (expired or done): disabled it.", row.name)
+                    expired.append(row.pk)
+                continue
+            self._add(entry)
+        if errors:
+            set_load_errors(self.Model, errors, self.using)
+        if expired:
+            disable(self.Model, expired, self.using)
+
+    def _add(self, entry: ModelEntry) -> None:
+        self._by_id[entry.model_id] = entry
+        self._by_name[entry.name] = entry
+        heapq.heappush(self._queue, (entry.next_run_at, next(self._seq), entry))
+
+    def _drop(self, task_id: Any) -> None:
+        entry = self._by_id.pop(task_id, None)
+        if entry is not None and self._by_name.get(entry.name) is entry:
+            del self._by_name[entry.name]
+        # its heap item is skipped when it surfaces (lazy removal)
+
+    # -- sending -----------------------------------------------------------------
+
+    def _pop_due(self, now: datetime) -> list[ModelEntry]:
+        due = []
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            when, _seq, entry = heapq.heappop(queue)
+            if self._by_id.get(entry.model_id) is entry and entry.next_run_at == when:
+                due.append(entry)
+        return due
+
+    def _dispatch(self, due: list[ModelEntry], now: datetime) -> None:
+        slots = [(entry, entry.next_run_at) for entry in due]
+        following = [entry.following(slot, now) for entry, slot in slots]
+        finished = [entry.model_id for (entry, _), nxt in zip(slots, following) if nxt is None]
+        try:
+            self.stats["statements"] += record_runs(
+                self.Model, [entry.model_id for entry in due], finished, now, self.using)
+        except DatabaseError:
+            for entry, slot in slots:  # still due: they go out once the database is back
+                heapq.heappush(self._queue, (slot, next(self._seq), entry))
+            raise
+        self._send_all(slots)
+        for (entry, _slot), nxt in zip(slots, following):
+            entry.mark_sent(now, nxt)
+            if nxt is None:
+                self._drop(entry.model_id)
+            else:
+                heapq.heappush(self._queue, (nxt, next(self._seq), entry))
+
+    def _send_all(self, slots: list[tuple[ModelEntry, datetime]]) -> None:
+        broker_down = False
+        with self.app.producer_or_acquire() as producer:
+            for entry, slot in slots:
+                run_id = run_task_id(entry.model_id, slot)
+                if broker_down:
+                    self._defer(entry, slot, run_id)
+                    continue
+                logger.info("Sending due task %s (%s) for %s, id %s",
+                            entry.name, entry.task, slot.isoformat(), run_id)
+                try:
+                    send(self.app, entry.task, entry.args, entry.kwargs, entry.options,
+                         task_id=run_id, producer=producer)
+                    self.stats["sent"] += 1
+                except (BrokerError, OSError, ConnectionError) as exc:
+                    logger.error("Broker error sending %s: %s; will retry.", entry.name, exc)
+                    broker_down = True
+                    self._defer(entry, slot, run_id)
+                except Exception as exc:  # a message that can never be sent (bad option ...)
+                    logger.exception("Task %s could not be sent and is skipped: %s", entry.name, exc)
+
+    def _defer(self, entry: ModelEntry, slot: datetime, run_id: str, attempts: int = 1) -> None:
+        expires = entry.options.get("expires")
+        if isinstance(expires, (int, float)):
+            expires = slot + timedelta(seconds=expires)
+        delay = min(2.0 ** (attempts - 1), float(app_settings.MAX_BACKOFF))
+        heapq.heappush(self._pending, _PendingSend(
+            time.monotonic() + delay, run_id, entry, slot, attempts, expires))
+
+    def _retry_pending(self) -> None:
+        if not self._pending or self._pending[0].retry_at > time.monotonic():
+            return
+        ready = []
+        while self._pending and self._pending[0].retry_at <= time.monotonic():
+            ready.append(heapq.heappop(self._pending))
+        now = self.clock()
+        for index, pending in enumerate(ready):
+            if pending.expires_at is not None and now >= pending.expires_at:
+                logger.error("Run %s of %s expired before the broker came back: dropped.",
+                             pending.run_id, pending.entry.name)
+                continue
+            try:
+                send(self.app, pending.entry.task, pending.entry.args, pending.entry.kwargs,
+                     pending.entry.options, task_id=pending.run_id)
+                self.stats["sent"] += 1
+                logger.info("Sent %s (id %s) after %d failed attempt(s).",
+                            pending.entry.name, pending.run_id, pending.attempts)
+            except Exception as exc:
+                logger.error("Broker still failing for %s: %s", pending.entry.name, exc)
+                for rest in ready[index:]:
+                    self._defer(rest.entry, rest.slot, rest.run_id, rest.attempts + 1)
+                return
+

@@ -1,0 +1,38 @@
+"""Signal handlers for the write paths that bypass ``save()`` and ``QuerySet`` methods.
+
+* deletes (model, queryset and cascades from schedule rows) leave a deletion record;
+* ``loaddata`` saves raw rows: their version is taken anew.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from .changes import PeriodicTaskDeletion, PeriodicTasks
+from .querysets import bump_tasks_using
+
+
+def record_task_deletion(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    """post_delete of a PeriodicTask: leave a deletion record at a new version."""
+    with transaction.atomic(using=using):
+        PeriodicTaskDeletion._base_manager.using(using).create(
+            task_id=instance.pk, name=instance.name, version=PeriodicTasks.next_version(using),
+        )
+
+
+def restamp_loaded_task(sender: Any, instance: Any, raw: bool, using: str, **kwargs: Any) -> None:
+    """post_save of a PeriodicTask loaded by ``loaddata``: give it a fresh version."""
+    if raw:
+        with transaction.atomic(using=using):
+            sender._base_manager.using(using).filter(pk=instance.pk).update(
+                version=PeriodicTasks.next_version(using)
+            )
+
+
+def restamp_loaded_schedule(sender: Any, instance: Any, raw: bool, using: str, **kwargs: Any) -> None:
+    """post_save of a schedule row loaded by ``loaddata``: new version for its tasks."""
+    if raw:
+        with transaction.atomic(using=using):
+            bump_tasks_using(sender, [instance.pk], using)

@@ -1,0 +1,33 @@
+"""Sample tasks: each run is recorded in the database so tests and the demo can see it."""
+
+from celery import shared_task
+
+
+@shared_task(bind=True)
+def record_run(self, *args, **kwargs):
+    """Store one row per execution: task id, periodic task name, arguments."""
+    from .models import TaskRun
+
+    headers = self.request.headers or {}
+    TaskRun.objects.create(
+        task_id=self.request.id or "",
+        periodic_task_name=headers.get("periodic_task_name") or getattr(self.request, "periodic_task_name", "") or "",
+        args=list(args),
+        kwargs=kwargs,
+        queue=(self.request.delivery_info or {}).get("routing_key") or "",
+        priority=(self.request.delivery_info or {}).get("priority"),
+    )
+    return len(args)
+
+
+@shared_task
+def add(x, y):
+    """Add two numbers (the classic)."""
+    return x + y
+
+
+@shared_task
+def say(message="hello"):
+    """Log a message."""
+    print(f"say: {message}")
+    return message
