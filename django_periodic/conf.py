@@ -12,13 +12,16 @@ from django.conf import settings as django_settings
 
 DEFAULTS: dict[str, Any] = {
     # Seconds between two looks at the change counter (one indexed single-row read).
-    "POLL_INTERVAL": 1.0,
+    "POLL_INTERVAL": 0.5,
     # Seconds between two full reconciles of the in-memory schedule (a safety net).
     "FULL_RECONCILE_INTERVAL": 3600.0,
     # Longest back-off after a database or broker error, in seconds.
     "MAX_BACKOFF": 30.0,
     # Days a deletion record is kept for beats that fell behind.
     "DELETION_RETENTION_DAYS": 7,
+    # Dotted path to a callable returning beat's "now" (aware); None for the real clock.
+    # Tests and demos use it to move time; production leaves it unset.
+    "CLOCK": None,
 }
 
 

@@ -72,8 +72,8 @@ def parse_field(name: str, spec: str) -> frozenset[int]:
     """
     field = FIELDS[name]
     spec = "".join(str(spec).split()) or "*"
-    _check_words(field, spec)
     _check_steps(field, spec)
+    _check_words(field, spec)
     try:
         values = crontab_parser(field.max_, field.min_).parse(spec)
     except (ParseException, ValueError, KeyError) as exc:

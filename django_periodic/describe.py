@@ -5,6 +5,8 @@ from __future__ import annotations
 from cron_descriptor import ExpressionDescriptor, Options
 from django.utils import translation
 
+from .cron import CronFieldError, CronSpec
+
 __all__ = ["describe_crontab"]
 
 
@@ -15,6 +17,10 @@ def _locale() -> str:
 
 def describe_crontab(expression: str) -> str:
     """``"0 4 * * *"`` becomes ``"At 04:00"``; the expression itself if that fails."""
+    try:
+        CronSpec.parse(*_celery_order(expression))
+    except (CronFieldError, TypeError):
+        return expression
     options = Options()
     options.use_24hour_time_format = True
     options.locale_code = _locale()
@@ -26,3 +32,8 @@ def describe_crontab(expression: str) -> str:
             return str(ExpressionDescriptor(expression, options).get_description())
         except Exception:
             return expression
+
+
+def _celery_order(expression: str) -> tuple[str, ...]:
+    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
+    return minute, hour, day_of_week, day_of_month, month_of_year

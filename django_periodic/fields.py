@@ -57,6 +57,7 @@ class JSONListField(_JSONContainerField):
     """A JSON array (positional arguments)."""
 
     container = list
+    empty_values = [None, "", []]  # an empty dict is not an empty list: validate it
     type_message = _("Enter a JSON list such as [1, \"two\"], not a %(type)s.")
 
 
@@ -64,4 +65,5 @@ class JSONDictField(_JSONContainerField):
     """A JSON object (keyword arguments, headers)."""
 
     container = dict
+    empty_values = [None, "", {}]
     type_message = _("Enter a JSON object such as {\"key\": \"value\"}, not a %(type)s.")

@@ -8,6 +8,7 @@ that the admin would refuse and that beat would later have to drop.
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.utils.translation import ngettext
 from timezone_field import TimeZoneField
 
 from . import validators
+from .cron import CronFieldError, CronSpec
 from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .fields import JSONDictField, JSONListField
 from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
@@ -87,8 +89,14 @@ class ScheduleModel(models.Model):
 
     def validate_for_save(self) -> None:
         """Run the checks that need no query (fields and ``clean()``)."""
-        self.clean_fields()
-        self.clean()
+        errors: dict[str, Any] = {}
+        for check in (self.clean_fields, self.clean):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.validate_for_save()
@@ -135,6 +143,14 @@ class SolarSchedule(ScheduleModel):
                 violation_error_message=_("This solar event at this place already exists."),
             ),
         ]
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Floats such as 13.4 carry binary noise; read them as the decimal they print as.
+        for name in ("latitude", "longitude"):
+            value = getattr(self, name)
+            if isinstance(value, float):
+                setattr(self, name, Decimal(repr(value)).quantize(Decimal("0.000001")))
+        super().clean_fields(exclude=exclude)
 
     @property
     def schedule(self) -> celery_schedules.solar:
@@ -278,7 +294,11 @@ class CrontabSchedule(ScheduleModel):
 
     def clean(self) -> None:
         # Each field is valid on its own; together they must name a real date.
-        validators.crontab_validator(self.expression)
+        try:
+            CronSpec.parse(self.minute, self.hour, self.day_of_week, self.day_of_month,
+                           self.month_of_year)
+        except CronFieldError as exc:
+            raise ValidationError({exc.field: validators.cron_error(exc)}) from exc
 
     @property
     def expression(self) -> str:
@@ -505,14 +525,11 @@ class PeriodicTask(models.Model):
         """The checks that need no query: fields, JSON shapes, schedule choice, expiry."""
         self._normalise()
         errors: dict[str, Any] = {}
-        try:
-            self.clean_fields(exclude=SCHEDULE_FIELDS)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
-        try:
-            self.clean()
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+        for check in (lambda: self.clean_fields(exclude=SCHEDULE_FIELDS), self.clean):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
 

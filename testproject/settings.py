@@ -109,6 +109,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -121,5 +122,17 @@ CELERY_BEAT_SCHEDULER = "django_periodic.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+DJANGO_PERIODIC = {
+    "POLL_INTERVAL": float(os.environ.get("DJANGO_PERIODIC_POLL_INTERVAL", "0.5")),
+    # Only the tests set TESTPROJECT_CLOCK_OFFSET, to move beat's clock.
+    "CLOCK": "testproject.clock.now" if os.environ.get("TESTPROJECT_CLOCK_OFFSET") else None,
+}
+
+# Schedules defined in code, given as JSON by tests: {"name": {"task": ..., "schedule": seconds, ...}}
+if os.environ.get("TESTPROJECT_BEAT_SCHEDULE"):
+    import json
+
+    CELERY_BEAT_SCHEDULE = json.loads(os.environ["TESTPROJECT_BEAT_SCHEDULE"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,83 @@
+"""Shared fixtures: a Celery app on the in-memory broker, an injected clock, a scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from celery import Celery
+
+from django_periodic.schedulers import DatabaseScheduler
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def celery_app() -> Iterator[Celery]:
+    app = Celery("tests", set_as_current=False)
+    app.conf.update(
+        broker_url="memory://", result_backend=None, result_expires=None,
+        beat_schedule={}, task_default_queue="tests", timezone="UTC",
+    )
+
+    @app.task(name="tests.registered")
+    def registered(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never executed
+        return None
+
+    yield app
+    app.close()
+
+
+class RecordingScheduler(DatabaseScheduler):
+    """Sends nothing: records (task, args, kwargs, options, run id) of each run."""
+
+    fail_sends = 0
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.sent: list[dict[str, Any]] = []
+        super().__init__(*args, **kwargs)
+
+    def send_run(self, entry: Any, run_id: str, producer: Any) -> None:
+        if self.fail_sends:
+            self.fail_sends -= 1
+            from kombu.exceptions import OperationalError
+
+            raise OperationalError("broker unreachable (test)")
+        self.sent.append({"name": entry.name, "task": entry.task, "args": entry.args,
+                          "kwargs": entry.kwargs, "options": entry.options, "id": run_id})
+
+    def names(self) -> list[str]:
+        return [s["name"] for s in self.sent]
+
+
+@pytest.fixture
+def make_scheduler(celery_app: Celery, clock: Clock):
+    """Build a scheduler on the test database with the injected clock."""
+    made: list[DatabaseScheduler] = []
+
+    def make(**kwargs: Any) -> RecordingScheduler:
+        kwargs.setdefault("poll_interval", 0)
+        scheduler = RecordingScheduler(app=celery_app, clock=clock, **kwargs)
+        made.append(scheduler)
+        return scheduler
+
+    return make

@@ -1,0 +1,314 @@
+"""DatabaseScheduler with an injected clock: what it sends, when, and what it writes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import OperationalError
+
+from django_periodic.changes import PeriodicTasks
+from django_periodic.dispatch import run_task_id
+from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def every_10s():
+    return IntervalSchedule.objects.create(every=10, period="seconds")
+
+
+def interval_task(schedule, name="t", **fields):
+    task = PeriodicTask.objects.create(name=name, task="tests.registered", interval=schedule, **fields)
+    return task
+
+
+def row(name):
+    return PeriodicTask.objects.get(name=name)
+
+
+def test_interval_runs_one_interval_after_creation_and_records_run_state(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s, args=[1])
+    created = task.date_changed
+    clock.now = created + timedelta(seconds=9)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
+    clock.now = created + timedelta(seconds=10)
+    scheduler.tick()
+    assert scheduler.names() == ["t"]
+    assert scheduler.sent[0]["id"] == run_task_id(task.pk, created + timedelta(seconds=10))
+    stored = row("t")
+    assert (stored.last_run_at, stored.total_run_count) == (clock.now, 1)
+    assert stored.version == task.version  # beat's own write is not an edit
+    assert stored.date_changed == task.date_changed
+
+
+def test_a_burst_is_sent_in_one_tick_with_batched_writes(make_scheduler, clock, every_10s,
+                                                         django_assert_max_num_queries):
+    PeriodicTask.objects.bulk_create(
+        [PeriodicTask(name=f"b{i}", task="tests.registered", interval=every_10s) for i in range(1500)])
+    scheduler = make_scheduler()
+    clock.now = PeriodicTask.objects.latest("date_changed").date_changed + timedelta(seconds=10)
+    with django_assert_max_num_queries(8):
+        scheduler.tick()
+    assert len(scheduler.sent) == 1500
+    assert scheduler.stats["statements"] == 2  # 1000 + 500 rows
+    assert set(PeriodicTask.objects.values_list("total_run_count", flat=True)) == {1}
+
+
+def test_idle_tick_costs_one_query(make_scheduler, clock, every_10s, django_assert_num_queries):
+    interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    with django_assert_num_queries(1):
+        scheduler.tick()
+
+
+def test_edits_are_applied_from_the_delta(make_scheduler, clock, every_10s, django_assert_num_queries):
+    interval_task(every_10s, name="kept")
+    scheduler = make_scheduler()
+    scheduler.tick()
+    new = interval_task(every_10s, name="new", args=[1])
+    with django_assert_num_queries(3):  # counter, changed rows, deletions
+        scheduler.tick()
+    assert scheduler.stats["delta_rows"] == 1
+    assert scheduler.schedule["new"].args == [1]
+    new.args = [2]
+    new.save()
+    scheduler.tick()
+    assert scheduler.schedule["new"].args == [2]
+    PeriodicTask.objects.filter(name="new").update(enabled=False)
+    scheduler.tick()
+    assert "new" not in scheduler.schedule
+    PeriodicTask.objects.filter(name="kept").delete()
+    scheduler.tick()
+    assert scheduler.schedule == {}
+    assert scheduler.stats["full_loads"] == 1
+
+
+def test_schedule_row_edit_reaches_beat(make_scheduler, clock, every_10s):
+    interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    every_10s.every = 60
+    every_10s.save()
+    scheduler.tick()
+    assert scheduler.schedule["t"].schedule.run_every == timedelta(seconds=60)
+
+
+def test_raw_sql_signal_triggers_a_full_read(make_scheduler, every_10s):
+    interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    PeriodicTasks.update_changed()
+    scheduler.tick()
+    assert scheduler.stats["full_loads"] == 2
+
+
+def test_restart_does_not_send_again(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s)
+    clock.now = task.date_changed + timedelta(seconds=10)
+    first = make_scheduler()
+    first.tick()
+    clock.advance(seconds=1)
+    second = make_scheduler()
+    second.tick()
+    assert first.names() == ["t"] and second.sent == []
+    clock.advance(seconds=9)
+    second.tick()
+    assert second.names() == ["t"]
+
+
+def test_clocked_one_off_runs_once_and_is_disabled(make_scheduler, clock):
+    when = ClockedSchedule.objects.create(clocked_time=clock.now - timedelta(minutes=5))
+    PeriodicTask.objects.create(name="once", task="tests.registered", clocked=when, one_off=True)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.names() == ["once"]
+    stored = row("once")
+    assert not stored.enabled and stored.total_run_count == 1 and stored.last_run_at == clock.now
+    scheduler.tick()
+    assert make_scheduler().sent == [] and scheduler.names() == ["once"]
+
+
+def test_expired_task_is_disabled_not_sent(make_scheduler, clock, every_10s):
+    interval_task(every_10s, expires=clock.now - timedelta(seconds=1))
+    scheduler = make_scheduler()
+    clock.advance(seconds=60)
+    scheduler.tick()
+    assert scheduler.sent == [] and not row("t").enabled
+
+
+def test_start_time_in_the_future_holds_the_first_run(make_scheduler, clock, every_10s):
+    start = clock.now + timedelta(hours=1)
+    interval_task(every_10s, start_time=start)
+    scheduler = make_scheduler()
+    clock.now = start - timedelta(seconds=1)
+    scheduler.tick()
+    assert scheduler.sent == []
+    clock.now = start
+    scheduler.tick()
+    assert scheduler.names() == ["t"]
+
+
+def test_crontab_in_its_own_time_zone(make_scheduler, clock):
+    cron = CrontabSchedule.objects.create(minute="0", hour="9", timezone="America/New_York")
+    PeriodicTask.objects.create(name="nine", task="tests.registered", crontab=cron)
+    clock.now = datetime(2026, 6, 1, 12, 59, tzinfo=UTC)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
+    clock.now = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)  # 09:00 EDT
+    scheduler.tick()
+    assert scheduler.names() == ["nine"]
+
+
+def test_missed_runs_catch_up_once_then_skip(make_scheduler, clock):
+    cron = CrontabSchedule.objects.create(minute="*/5", timezone="UTC")
+    PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
+                                last_run_at=clock.now - timedelta(hours=3))
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.names() == ["c"]
+    scheduler.tick()
+    assert scheduler.names() == ["c"]
+    assert scheduler.schedule["c"].next_run_at == clock.now + timedelta(minutes=5)
+
+
+def test_starting_deadline_skips_old_missed_runs(make_scheduler, clock, celery_app):
+    celery_app.conf.beat_cron_starting_deadline = 60
+    cron = CrontabSchedule.objects.create(minute="*/5", timezone="UTC")
+    PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
+                                last_run_at=clock.now - timedelta(hours=3))
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
+
+
+def test_reenabled_crontab_does_not_fire_missed_runs(make_scheduler, clock):
+    cron = CrontabSchedule.objects.create(minute="0", timezone="UTC")
+    task = PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
+                                       last_run_at=clock.now - timedelta(minutes=30))
+    PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+    clock.advance(hours=5)
+    PeriodicTask.objects.filter(pk=task.pk).update(enabled=True)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
+
+
+def test_all_options_reach_the_send(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s, queue="q1", exchange="ex", routing_key="rk", priority=7,
+                         expire_seconds=30, headers={"h": "v"}, options={"time_limit": 5})
+    clock.now = task.date_changed + timedelta(seconds=10)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent[0]["options"] == {
+        "queue": "q1", "exchange": "ex", "routing_key": "rk", "priority": 7, "expires": 30,
+        "time_limit": 5, "headers": {"h": "v", "periodic_task_name": "t"},
+    }
+
+
+def test_bad_rows_are_marked_and_the_rest_run(make_scheduler, clock, every_10s):
+    good = interval_task(every_10s, name="good")
+    bad = interval_task(every_10s, name="bad")
+    PeriodicTask._base_manager.filter(pk=bad.pk).update(kwargs=[1, 2])  # bypasses validation
+    clock.now = good.date_changed + timedelta(seconds=10)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.names() == ["good"]
+    assert "kwargs is not a JSON object" in row("bad").load_error
+    bad = row("bad")
+    bad.kwargs = {}
+    bad.save()
+    scheduler.tick()
+    assert "bad" in scheduler.schedule and row("bad").load_error == ""
+
+
+def test_database_error_never_ends_beat(make_scheduler, clock, every_10s, monkeypatch):
+    task = interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    real_state = PeriodicTasks.state
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(PeriodicTasks, "state", broken)
+    assert scheduler.tick() == 1.0
+    assert scheduler.tick() == 2.0  # backs off
+    monkeypatch.setattr(PeriodicTasks, "state", real_state)
+    clock.now = task.date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert scheduler.names() == ["t"]
+
+
+def test_failed_record_keeps_the_runs_due(make_scheduler, clock, every_10s, monkeypatch):
+    from django_periodic import schedulers
+
+    task = interval_task(every_10s)
+    scheduler = make_scheduler()
+    clock.now = task.date_changed + timedelta(seconds=10)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(schedulers, "record_runs", broken)
+    scheduler.tick()
+    assert scheduler.sent == []
+    monkeypatch.undo()
+    scheduler.tick()
+    assert scheduler.names() == ["t"]
+    assert scheduler.sent[0]["id"] == run_task_id(task.pk, task.date_changed + timedelta(seconds=10))
+
+
+def test_broker_error_retries_the_same_run(make_scheduler, clock, every_10s, monkeypatch):
+    task = interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.fail_sends = 1
+    clock.now = task.date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert scheduler.sent == [] and len(scheduler._pending) == 1
+    scheduler._pending[0].retry_at = 0  # due for retry now
+    scheduler.tick()
+    assert scheduler.sent[0]["id"] == run_task_id(task.pk, clock.now)
+    assert row("t").total_run_count == 1
+
+
+def test_code_defined_schedule_is_stored_and_pruned(make_scheduler, celery_app, clock):
+    celery_app.conf.beat_schedule = {
+        "every-minute": {"task": "tests.registered", "schedule": 60.0, "args": (1,),
+                         "options": {"queue": "q", "expires": 30, "countdown": 2, "priority": 3}},
+    }
+    make_scheduler()
+    stored = row("every-minute")
+    assert stored.defined_in_code and stored.queue == "q" and stored.priority == 3
+    assert (stored.expire_seconds, stored.options, stored.args) == (30, {"countdown": 2}, [1])
+    version = stored.version
+    make_scheduler()
+    assert row("every-minute").version == version  # unchanged entries are not rewritten
+    celery_app.conf.beat_schedule = {}
+    make_scheduler()
+    assert not row("every-minute").enabled
+
+
+def test_backend_cleanup_is_installed_when_results_expire(make_scheduler, celery_app):
+    celery_app.conf.result_expires = timedelta(days=1)
+    make_scheduler()
+    cleanup = row("celery.backend_cleanup")
+    assert (cleanup.crontab.minute, cleanup.crontab.hour, cleanup.expire_seconds) == ("0", "4", 43200)
+
+
+def test_lazy_scheduler_loads_on_first_tick(make_scheduler, every_10s):
+    interval_task(every_10s)
+    scheduler = make_scheduler(lazy=True)
+    assert scheduler.schedule == {}
+    scheduler.tick()
+    assert list(scheduler.schedule) == ["t"]
+
+
+def test_sleep_is_bounded_by_next_due_and_poll(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s)
+    clock.now = task.date_changed + timedelta(seconds=7)
+    scheduler = make_scheduler(poll_interval=100)
+    assert scheduler.tick() == pytest.approx(3.0, abs=0.01)
