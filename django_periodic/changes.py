@@ -55,20 +55,20 @@ class PeriodicTasks(models.Model):
         if not transaction.get_connection(using).in_atomic_block:
             raise RuntimeError("next_version() must run inside the writing transaction")
         values: dict[str, Any] = {"version": F("version") + 1, "last_update": timezone.now()}
-        if reset:
-            values["reset_version"] = F("version") + 1
         rows = cls._base_manager.using(using).filter(ident=TRACKER_IDENT)
         if not rows.update(**values):
             try:
                 with transaction.atomic(using=using):
                     cls._base_manager.using(using).create(
-                        ident=TRACKER_IDENT, version=1, reset_version=1 if reset else 0,
-                        last_update=timezone.now(),
-                    )
-                return 1
+                        ident=TRACKER_IDENT, version=0, last_update=timezone.now())
             except IntegrityError:  # another writer created it first
-                rows.update(**values)
-        return rows.values_list("version", flat=True).get()
+                pass
+            rows.update(**values)
+        version: int = rows.values_list("version", flat=True).get()
+        if reset:
+            # A separate statement: MySQL reads columns already assigned in the same SET.
+            rows.update(reset_version=version)
+        return version
 
     @classmethod
     def update_changed(cls, using: str | None = None) -> int:

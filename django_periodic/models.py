@@ -107,6 +107,14 @@ class ScheduleModel(models.Model):
             if not adding:
                 bump_tasks_using(type(self), [self.pk], using)
 
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        # Delete the tasks first: on MySQL Django's cascade would set their foreign
+        # key to NULL before deleting them, which the one-schedule constraint refuses.
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            self.tasks.using(using).delete()
+            return super().delete(*args, **kwargs)
+
     @property
     def tasks(self) -> PeriodicTaskQuerySet:
         """The periodic tasks that use this schedule."""

@@ -77,6 +77,17 @@ class ScheduleQuerySet(models.QuerySet):
 
     update.alters_data = True  # type: ignore[attr-defined]
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        # Tasks first, as ScheduleModel.delete() explains.
+        from .models import PeriodicTask
+
+        field = self.model.task_field  # type: ignore[attr-defined]
+        with transaction.atomic(using=self.db):
+            PeriodicTask.objects.using(self.db).filter(**{f"{field}__in": self}).delete()
+            return super().delete()
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         objs = list(objs)
         for obj in objs:

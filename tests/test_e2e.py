@@ -1,0 +1,144 @@
+"""End to end: real ``celery beat -S django`` and ``celery worker`` processes.
+
+Runs against the database the suite runs on (SQLite, PostgreSQL or MariaDB) and
+each broker: Redis, RabbitMQ and the filesystem transport the demo uses.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+from testproject.models import TaskRun
+
+from .processes import Cluster, wait_for
+from .services import BROKERS, require
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+RECORD = "testproject.tasks.record_run"
+
+
+@pytest.fixture(params=["redis", "rabbitmq", "filesystem"])
+def broker_url(request):
+    if request.param == "filesystem":
+        return "filesystem://"
+    url = BROKERS[request.param]
+    require(url, request.param)
+    return url
+
+
+@pytest.fixture
+def cluster(broker_url, tmp_path, request):
+    code_schedule = {"from-code": {"task": RECORD, "schedule": 1.0, "args": ["code"],
+                                   "options": {"priority": 4}}}
+    made = Cluster(broker_url, tmp_path, {"TESTPROJECT_BEAT_SCHEDULE": json.dumps(code_schedule)})
+    yield made
+    made.stop_all()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        print(made.logs())
+
+
+def runs(name):
+    return TaskRun.objects.filter(periodic_task_name=name)
+
+
+def test_schedules_edits_and_restart(cluster):
+    every_second = IntervalSchedule.objects.create(every=1, period="seconds")
+    PeriodicTask.objects.create(name="every-second", task=RECORD, interval=every_second,
+                                args=[1], kwargs={"k": "v"}, headers={"h": "x"})
+    cluster.start_worker()
+    beat = cluster.start_beat()
+    try:
+        wait_for(lambda: runs("every-second").count() >= 2, what="two interval runs")
+        wait_for(lambda: runs("from-code").exists(), what="the code-defined task")
+        assert PeriodicTask.objects.get(name="from-code").defined_in_code
+
+        # create: a clocked one-off due now
+        when = ClockedSchedule.objects.create(clocked_time=timezone.now())
+        PeriodicTask.objects.create(name="one-off", task=RECORD, clocked=when, one_off=True)
+        wait_for(lambda: runs("one-off").exists(), what="the one-off")
+
+        # edit
+        task = PeriodicTask.objects.get(name="every-second")
+        task.args = ["edited"]
+        task.save()
+        wait_for(lambda: runs("every-second").filter(args=["edited"]).exists(), what="the edit")
+
+        # disable, then delete
+        PeriodicTask.objects.filter(name="every-second").update(enabled=False)
+        wait_for(lambda: "Applied" in beat.log() and _quiet("every-second", 2.5), timeout=15,
+                 what="runs to stop after disabling")
+        PeriodicTask.objects.filter(name="from-code").delete()
+        wait_for(lambda: _quiet("from-code", 2.5), timeout=15, what="runs to stop after deleting")
+    finally:
+        assert beat.stop() == 0, beat.log()[-3000:]
+
+    # restart: nothing sent twice, the one-off stays done
+    before = Counter(TaskRun.objects.values_list("task_id", flat=True))
+    PeriodicTask.objects.filter(name="every-second").update(enabled=True)
+    beat = cluster.start_beat("beat-again")
+    wait_for(lambda: runs("every-second").count() > before_count(before, "every-second"),
+             what="runs after the restart")
+    beat.stop()
+    ids = Counter(TaskRun.objects.values_list("task_id", flat=True))
+    assert max(ids.values()) == 1, "a run was received twice"
+    assert runs("one-off").count() == 1
+    one_off = PeriodicTask.objects.get(name="one-off")
+    assert (one_off.enabled, one_off.total_run_count) == (False, 1)
+    # options and headers reached the worker
+    first = runs("every-second").first()
+    assert first.kwargs == {"k": "v"}
+    stored = PeriodicTask.objects.get(name="every-second")
+    assert stored.total_run_count == runs("every-second").count()
+
+
+def before_count(counter, name):
+    return TaskRun.objects.filter(periodic_task_name=name, task_id__in=list(counter)).count()
+
+
+def _quiet(name, seconds):
+    """True when the task has runs and none arrived in the last ``seconds``."""
+    last = runs(name).order_by("-ran_at").values_list("ran_at", flat=True).first()
+    return last is not None and timezone.now() - last > timedelta(seconds=seconds)
+
+
+def test_crontab_in_a_non_utc_zone_fires_at_its_local_minute(broker_url, tmp_path):
+    # Shift beat's clock so a minute boundary comes in about three seconds.
+    real = datetime.now(UTC)
+    boundary = (real + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    offset = (boundary - real).total_seconds() - 3.0
+    shifted_boundary = real + timedelta(seconds=offset + 3.0)
+    local = shifted_boundary.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
+    cron = CrontabSchedule.objects.create(minute=str(local.minute), hour=str(local.hour),
+                                          timezone="Asia/Kolkata")
+    PeriodicTask.objects.create(name="kolkata", task=RECORD, crontab=cron)
+    cluster = Cluster(broker_url, tmp_path, {"TESTPROJECT_CLOCK_OFFSET": str(offset)})
+    try:
+        cluster.start_worker()
+        cluster.start_beat()
+        wait_for(lambda: runs("kolkata").exists(), timeout=20, what="the crontab run")
+        task = PeriodicTask.objects.get(name="kolkata")
+        assert abs((task.last_run_at - shifted_boundary).total_seconds()) < 2
+        assert runs("kolkata").count() == 1
+    finally:
+        cluster.stop_all()
+
+
+def test_sigterm_stops_beat_quickly_with_state_written(cluster):
+    every_second = IntervalSchedule.objects.create(every=1, period="seconds")
+    PeriodicTask.objects.create(name="tick", task=RECORD, interval=every_second)
+    cluster.start_worker()
+    beat = cluster.start_beat()
+    wait_for(lambda: runs("tick").exists(), what="a run")
+    started = datetime.now(UTC)
+    assert beat.stop(signal.SIGTERM) == 0
+    assert (datetime.now(UTC) - started).total_seconds() < 1.5
+    sent = beat.log().count("Sending due task tick ")
+    assert PeriodicTask.objects.get(name="tick").total_run_count == sent
