@@ -20,15 +20,24 @@ class DjangoPeriodicConfig(AppConfig):
         from . import checks as periodic_checks
         from . import signals
         from .models import (
-            ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+            ClockedSchedule,
+            CrontabSchedule,
+            IntervalSchedule,
+            PeriodicTask,
+            SolarSchedule,
         )
 
-        post_delete.connect(signals.record_task_deletion, sender=PeriodicTask,
-                            dispatch_uid="django_periodic.task_deleted")
-        post_save.connect(signals.restamp_loaded_task, sender=PeriodicTask,
-                          dispatch_uid="django_periodic.task_loaded")
+        post_delete.connect(
+            signals.record_task_deletion, sender=PeriodicTask, dispatch_uid="django_periodic.task_deleted"
+        )
+        post_save.connect(
+            signals.restamp_loaded_task, sender=PeriodicTask, dispatch_uid="django_periodic.task_loaded"
+        )
         for model in (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
-            post_save.connect(signals.restamp_loaded_schedule, sender=model,
-                              dispatch_uid=f"django_periodic.{model._meta.model_name}_loaded")
+            post_save.connect(
+                signals.restamp_loaded_schedule,
+                sender=model,
+                dispatch_uid=f"django_periodic.{model._meta.model_name}_loaded",
+            )
         checks.register(periodic_checks.check_django_celery_beat, "django_periodic")
         checks.register(periodic_checks.check_beat_scheduler, "django_periodic")

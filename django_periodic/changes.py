@@ -60,7 +60,8 @@ class PeriodicTasks(models.Model):
             try:
                 with transaction.atomic(using=using):
                     cls._base_manager.using(using).create(
-                        ident=TRACKER_IDENT, version=0, last_update=timezone.now())
+                        ident=TRACKER_IDENT, version=0, last_update=timezone.now()
+                    )
             except IntegrityError:  # another writer created it first
                 pass
             rows.update(**values)
@@ -123,7 +124,5 @@ class PeriodicTaskDeletion(models.Model):
     def prune(cls, older_than: timedelta, using: str | None = None) -> int:
         """Forget deletions older than ``older_than``; returns how many."""
         cutoff = timezone.now() - older_than
-        deleted, _details = cls._base_manager.using(using or "default").filter(
-            deleted_at__lt=cutoff
-        ).delete()
+        deleted, _details = cls._base_manager.using(using or "default").filter(deleted_at__lt=cutoff).delete()
         return deleted

@@ -27,12 +27,14 @@ def check_django_celery_beat(app_configs: Any = None, **kwargs: Any) -> list[Che
     messages: list[CheckMessage] = []
     owner = _django_alias_owner()
     if owner and not owner.startswith("django_periodic."):
-        messages.append(Warning(
-            "django-celery-beat is installed beside django_periodic and owns the "
-            f"'celery beat -S django' alias ({owner}).",
-            hint="Start beat with '-S django_periodic', or uninstall django-celery-beat.",
-            id="django_periodic.W001",
-        ))
+        messages.append(
+            Warning(
+                "django-celery-beat is installed beside django_periodic and owns the "
+                f"'celery beat -S django' alias ({owner}).",
+                hint="Start beat with '-S django_periodic', or uninstall django-celery-beat.",
+                id="django_periodic.W001",
+            )
+        )
     return messages
 
 
@@ -40,10 +42,12 @@ def check_beat_scheduler(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     """W002: the project's beat scheduler setting points to another scheduler."""
     configured = getattr(settings, "CELERY_BEAT_SCHEDULER", None)
     if configured and configured not in SCHEDULER_NAMES and "django_periodic" not in configured:
-        return [Warning(
-            f"CELERY_BEAT_SCHEDULER is {configured!r}: beat will not read the schedules "
-            "stored by django_periodic.",
-            hint="Set CELERY_BEAT_SCHEDULER = 'django_periodic.schedulers:DatabaseScheduler'.",
-            id="django_periodic.W002",
-        )]
+        return [
+            Warning(
+                f"CELERY_BEAT_SCHEDULER is {configured!r}: beat will not read the schedules "
+                "stored by django_periodic.",
+                hint="Set CELERY_BEAT_SCHEDULER = 'django_periodic.schedulers:DatabaseScheduler'.",
+                id="django_periodic.W002",
+            )
+        ]
     return []

@@ -10,6 +10,7 @@ not deleted, so their history stays. Rows are only written when they differ.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,12 @@ from celery.beat import maybe_schedule
 from django.db import transaction
 
 from .models import (
-    ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    ScheduleModel,
+    SolarSchedule,
 )
 from .schedules import clocked
 
@@ -31,6 +37,7 @@ _COLUMN_OPTIONS = ("queue", "exchange", "routing_key", "priority", "headers")
 def schedule_row(schedule: Any, app: Any) -> Any:
     """Find or create the schedule row for a Celery schedule object."""
     schedule = maybe_schedule(schedule, app=app)
+    row: ScheduleModel
     if isinstance(schedule, clocked):
         row = ClockedSchedule.from_schedule(schedule)
     elif isinstance(schedule, celery_schedules.crontab):
@@ -41,8 +48,11 @@ def schedule_row(schedule: Any, app: Any) -> Any:
         row = SolarSchedule.from_schedule(schedule)
     elif isinstance(schedule, celery_schedules.schedule):
         every = schedule.run_every
-        period = IntervalSchedule.SECONDS if every % timedelta(seconds=1) == timedelta(0) \
+        period = (
+            IntervalSchedule.SECONDS
+            if every % timedelta(seconds=1) == timedelta(0)
             else IntervalSchedule.MICROSECONDS
+        )
         row = IntervalSchedule.from_schedule(schedule, period=period)
     else:
         raise ValueError(f"unsupported schedule {schedule!r}")
@@ -59,10 +69,18 @@ def task_fields(entry: dict[str, Any], app: Any) -> dict[str, Any]:
         "task": entry["task"],
         "args": list(entry.get("args") or ()),
         "kwargs": dict(entry.get("kwargs") or {}),
-        "interval": None, "crontab": None, "solar": None, "clocked": None,
+        "interval": None,
+        "crontab": None,
+        "solar": None,
+        "clocked": None,
         row.task_field: row,
-        "queue": None, "exchange": None, "routing_key": None, "priority": None, "headers": {},
-        "expires": None, "expire_seconds": None,
+        "queue": None,
+        "exchange": None,
+        "routing_key": None,
+        "priority": None,
+        "headers": {},
+        "expires": None,
+        "expire_seconds": None,
         "one_off": isinstance(row, ClockedSchedule) or bool(entry.get("one_off", False)),
         "start_time": entry.get("start_time"),
         "enabled": entry.get("enabled", True),
@@ -91,8 +109,9 @@ def _differs(task: PeriodicTask, fields: dict[str, Any]) -> bool:
     return False
 
 
-def sync_code_schedule(mapping: dict[str, dict[str, Any]], app: Any,
-                       keep: set[str] = frozenset()) -> dict[str, int]:  # type: ignore[assignment]
+def sync_code_schedule(
+    mapping: dict[str, dict[str, Any]], app: Any, keep: Collection[str] = frozenset()
+) -> dict[str, int]:
     """Write ``beat_schedule`` into the database; returns counts by outcome.
 
     ``keep`` names code-defined rows to leave enabled even though they are not

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from celery.schedules import ParseException, crontab_parser
 
-__all__ = ["CronFieldError", "CronSpec", "parse_field", "FIELDS"]
+__all__ = ["FIELDS", "CronFieldError", "CronSpec", "parse_field"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,18 @@ FIELDS = {
 
 _WEEKDAY_NAMES = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 _MONTH_NAMES = {
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
 }
 _WORD = re.compile(r"[A-Za-z]+")
 _STEP = re.compile(r"/(\w*)")

@@ -33,17 +33,25 @@ class ModelEntry(ScheduleEntry):
         if not isinstance(model.headers, dict) or not isinstance(model.options or {}, dict):
             raise EntryError("headers or options is not a JSON object")
         super().__init__(
-            name=model.name, task=model.task, last_run_at=model.last_run_at,
-            total_run_count=model.total_run_count, schedule=schedule,
-            args=list(model.args), kwargs=dict(model.kwargs), options=task_options(model),
+            name=model.name,
+            task=model.task,
+            last_run_at=model.last_run_at,
+            total_run_count=model.total_run_count,
+            schedule=schedule,
+            args=list(model.args),
+            kwargs=dict(model.kwargs),
+            options=task_options(model),
             app=app,
         )
         self.model_id = model.pk
         self.version = model.version
         self.one_off = model.one_off
         self.state = RunState(
-            last_run_at=model.last_run_at, start_time=model.start_time, expires=model.expires,
-            anchor=model.date_changed, starting_deadline=starting_deadline,
+            last_run_at=model.last_run_at,
+            start_time=model.start_time,
+            expires=model.expires,
+            anchor=model.date_changed,
+            starting_deadline=starting_deadline,
         )
         self.next_run_at: datetime | None = None
 

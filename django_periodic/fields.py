@@ -7,6 +7,7 @@ attribute reads back as a list or dict.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -26,7 +27,7 @@ def _decode(value: Any) -> Any:
 
 class _JSONContainerField(models.JSONField):
     container: type = object
-    type_message = ""
+    type_message: Any = ""
 
     def to_python(self, value: Any) -> Any:
         try:
@@ -40,17 +41,16 @@ class _JSONContainerField(models.JSONField):
         return self.container() if value is None else value
 
     def get_prep_value(self, value: Any) -> Any:
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # save() refuses bad JSON first
             value = _decode(value)
-        except json.JSONDecodeError:
-            pass  # stored as given; validation on save() refuses it first
         return super().get_prep_value(self.container() if value is None else value)
 
     def validate(self, value: Any, model_instance: Any) -> None:
         super().validate(value, model_instance)
         if not isinstance(value, self.container):
-            raise ValidationError(self.type_message, code="invalid_type",
-                                  params={"type": type(value).__name__})
+            raise ValidationError(
+                self.type_message, code="invalid_type", params={"type": type(value).__name__}
+            )
 
 
 class JSONListField(_JSONContainerField):
@@ -58,7 +58,7 @@ class JSONListField(_JSONContainerField):
 
     container = list
     empty_values = [None, "", []]  # an empty dict is not an empty list: validate it
-    type_message = _("Enter a JSON list such as [1, \"two\"], not a %(type)s.")
+    type_message = _('Enter a JSON list such as [1, "two"], not a %(type)s.')
 
 
 class JSONDictField(_JSONContainerField):
@@ -66,4 +66,4 @@ class JSONDictField(_JSONContainerField):
 
     container = dict
     empty_values = [None, "", {}]
-    type_message = _("Enter a JSON object such as {\"key\": \"value\"}, not a %(type)s.")
+    type_message = _('Enter a JSON object such as {"key": "value"}, not a %(type)s.')

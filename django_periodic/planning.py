@@ -30,8 +30,12 @@ def next_run(schedule: Any, after: datetime) -> datetime | None:
     if isinstance(schedule, celery_schedules.crontab):
         # a plain Celery crontab (from beat_schedule): read in UTC
         return TzAwareCrontab(
-            schedule._orig_minute, schedule._orig_hour, schedule._orig_day_of_week,
-            schedule._orig_day_of_month, schedule._orig_month_of_year, tz=UTC,
+            schedule._orig_minute,
+            schedule._orig_hour,
+            schedule._orig_day_of_week,
+            schedule._orig_day_of_month,
+            schedule._orig_month_of_year,
+            tz=UTC,
         ).next_run(after)
     if isinstance(schedule, celery_schedules.schedule):
         return after + schedule.run_every
@@ -69,8 +73,11 @@ def first_run(schedule: Any, state: RunState, now: datetime) -> datetime | None:
         planned = None if state.last_run_at else schedule.clocked_time
     elif state.last_run_at is not None:
         planned = next_run(schedule, state.last_run_at)
-        if (planned is not None and state.starting_deadline is not None
-                and planned < now - timedelta(seconds=state.starting_deadline)):
+        if (
+            planned is not None
+            and state.starting_deadline is not None
+            and planned < now - timedelta(seconds=state.starting_deadline)
+        ):
             planned = next_run(schedule, now)
     elif _is_interval(schedule):
         planned = start if start else to_utc(state.anchor or now) + schedule.run_every
@@ -90,8 +97,9 @@ def run_after(schedule: Any, slot: datetime, now: datetime, state: RunState) -> 
     return _bounded(schedule, planned, start, state.expires)
 
 
-def _bounded(schedule: Any, planned: datetime | None, start: datetime | None,
-             expires: datetime | None) -> datetime | None:
+def _bounded(
+    schedule: Any, planned: datetime | None, start: datetime | None, expires: datetime | None
+) -> datetime | None:
     if planned is not None and start is not None and planned < start:
         planned = start if _is_interval(schedule) else next_run(schedule, start - _TICK)
     if planned is not None and expires is not None and planned > to_utc(expires):

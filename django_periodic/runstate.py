@@ -15,7 +15,7 @@ BATCH = 1000
 
 def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def record_runs(
@@ -39,12 +39,15 @@ def record_runs(
     with transaction.atomic(using=using):
         for chunk in _chunks(regular):
             rows.filter(pk__in=chunk).update(
-                last_run_at=now, total_run_count=F("total_run_count") + 1,
+                last_run_at=now,
+                total_run_count=F("total_run_count") + 1,
             )
             statements += 1
         for chunk in _chunks(ended_after_run):
             rows.filter(pk__in=chunk).update(
-                last_run_at=now, total_run_count=F("total_run_count") + 1, enabled=False,
+                last_run_at=now,
+                total_run_count=F("total_run_count") + 1,
+                enabled=False,
             )
             statements += 1
     return statements

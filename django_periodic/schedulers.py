@@ -8,6 +8,7 @@ broker errors are logged and retried with back-off; they never end beat.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -31,7 +32,7 @@ from .entries import EntryError, ModelEntry
 from .models import PeriodicTask
 from .runstate import disable, record_runs, set_load_errors
 
-__all__ = ["DatabaseScheduler", "ModelEntry", "DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL"]
+__all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
 logger = logging.getLogger("django_periodic.beat")
 
@@ -58,15 +59,19 @@ class DatabaseScheduler(Scheduler):
     Model = PeriodicTask
     Changes = PeriodicTasks
 
-    def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None,
-                 poll_interval: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        clock: Callable[[], datetime] | None = None,
+        poll_interval: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.clock = clock or _configured_clock()
-        self.poll_interval = float(poll_interval if poll_interval is not None
-                                   else app_settings.POLL_INTERVAL)
+        self.poll_interval = float(poll_interval if poll_interval is not None else app_settings.POLL_INTERVAL)
         self.using = "default"
         self._by_id: dict[Any, ModelEntry] = {}
         self._by_name: dict[str, ModelEntry] = {}
-        self._queue: list[tuple[datetime, int, Any]] = []
+        self._queue: list[tuple[datetime, int, ModelEntry]] = []
         self._seq = itertools.count()
         self._version: int | None = None
         self._next_poll = 0.0
@@ -91,21 +96,22 @@ class DatabaseScheduler(Scheduler):
     def install_default_entries(self, data: Any) -> None:
         """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
         if self.app.conf.result_expires and not self.app.backend.supports_autoexpire:
-            self.update_from_dict({
-                "celery.backend_cleanup": {
-                    "task": "celery.backend_cleanup",
-                    "schedule": celery_schedules.crontab("0", "4", "*"),
-                    "options": {"expires": 12 * 3600},
+            self.update_from_dict(
+                {
+                    "celery.backend_cleanup": {
+                        "task": "celery.backend_cleanup",
+                        "schedule": celery_schedules.crontab("0", "4", "*"),
+                        "options": {"expires": 12 * 3600},
+                    },
                 },
-            }, disable_missing=False)
+                disable_missing=False,
+            )
 
-    def update_from_dict(self, mapping: dict[str, Any] | None,
-                         disable_missing: bool = True) -> None:
+    def update_from_dict(self, mapping: dict[str, Any] | None, disable_missing: bool = True) -> None:
         """Store schedules defined in code (see :mod:`.codeschedule` for the rule)."""
         keep = {"celery.backend_cleanup"}
         if not disable_missing:
-            keep |= set(PeriodicTask.objects.filter(defined_in_code=True)
-                        .values_list("name", flat=True))
+            keep |= set(PeriodicTask.objects.filter(defined_in_code=True).values_list("name", flat=True))
         counts = sync_code_schedule(dict(mapping or {}), self.app, keep=keep)
         if any(counts[k] for k in ("created", "updated", "disabled", "failed")):
             logger.info("beat_schedule stored: %s", ", ".join(f"{v} {k}" for k, v in counts.items()))
@@ -127,8 +133,11 @@ class DatabaseScheduler(Scheduler):
     def sync(self) -> None:
         """Nothing to flush: run state is written as runs are sent."""
         if self._pending:
-            logger.warning("%d recorded run(s) could not be sent before shutdown: %s",
-                           len(self._pending), ", ".join(p.entry.name for p in self._pending))
+            logger.warning(
+                "%d recorded run(s) could not be sent before shutdown: %s",
+                len(self._pending),
+                ", ".join(p.entry.name for p in self._pending),
+            )
 
     def close(self) -> None:
         self.sync()
@@ -137,8 +146,10 @@ class DatabaseScheduler(Scheduler):
     @property
     def info(self) -> str:
         db = connections[self.using].settings_dict
-        return (f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
-                f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded")
+        return (
+            f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
+            f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded"
+        )
 
     # -- the loop ----------------------------------------------------------------
 
@@ -170,15 +181,14 @@ class DatabaseScheduler(Scheduler):
 
     def _database_failed(self, doing: str, exc: Exception) -> float:
         self._backoff = min(max(self._backoff * 2, 1.0), float(app_settings.MAX_BACKOFF))
-        logger.error("Database error while %s: %s; beat keeps running and retries in %.0fs.",
-                     doing, exc, self._backoff)
+        logger.error(
+            "Database error while %s: %s; beat keeps running and retries in %.0fs.", doing, exc, self._backoff
+        )
         for conn in connections.all(initialized_only=True):
             if conn.in_atomic_block:
                 continue  # not beat's own transaction (a test's, or a caller's): leave it
-            try:
+            with contextlib.suppress(DatabaseError):
                 conn.close()  # the next query opens a fresh connection
-            except DatabaseError:
-                pass
         return self._backoff
 
     # -- loading -----------------------------------------------------------------
@@ -211,17 +221,28 @@ class DatabaseScheduler(Scheduler):
             logger.info("Full re-read requested (version %d).", state.reset_version)
             self._load_all()
             return
-        changed = list(self.Model.objects.filter(version__gt=held)
-                       .select_related("interval", "crontab", "solar", "clocked"))
-        deleted = list(PeriodicTaskDeletion.objects.using(self.using)
-                       .filter(version__gt=held).values_list("task_id", flat=True))
+        changed = list(
+            self.Model.objects.filter(version__gt=held).select_related(
+                "interval", "crontab", "solar", "clocked"
+            )
+        )
+        deleted = list(
+            PeriodicTaskDeletion.objects.using(self.using)
+            .filter(version__gt=held)
+            .values_list("task_id", flat=True)
+        )
         for task_id in deleted:
             self._drop(task_id)
         self._apply_rows(changed, self.clock(), full=False)
         self._version = state.version
         self.stats["delta_rows"] += len(changed) + len(deleted)
-        logger.info("Applied %d changed and %d deleted task(s) (version %d -> %d).",
-                    len(changed), len(deleted), held, state.version)
+        logger.info(
+            "Applied %d changed and %d deleted task(s) (version %d -> %d).",
+            len(changed),
+            len(deleted),
+            held,
+            state.version,
+        )
 
     def _apply_rows(self, rows: Iterable[Any], now: datetime, full: bool) -> None:
         errors: dict[Any, str] = {}
@@ -237,8 +258,9 @@ class DatabaseScheduler(Scheduler):
                 planned = entry.plan(now)
             except (EntryError, ValueError, TypeError, ImportError) as exc:
                 reason = f"{exc}"
-                logger.error("Task %r (%s) cannot be scheduled and is skipped: %s",
-                             row.name, row.task, reason)
+                logger.error(
+                    "Task %r (%s) cannot be scheduled and is skipped: %s", row.name, row.task, reason
+                )
                 errors[row.pk] = reason
                 continue
             if row.load_error:
@@ -248,16 +270,16 @@ class DatabaseScheduler(Scheduler):
                     logger.info("Task %r will not run again (expired or done): disabled it.", row.name)
                     expired.append(row.pk)
                 continue
-            self._add(entry)
+            self._add(entry, planned)
         if errors:
             set_load_errors(self.Model, errors, self.using)
         if expired:
             disable(self.Model, expired, self.using)
 
-    def _add(self, entry: ModelEntry) -> None:
+    def _add(self, entry: ModelEntry, when: datetime) -> None:
         self._by_id[entry.model_id] = entry
         self._by_name[entry.name] = entry
-        heapq.heappush(self._queue, (entry.next_run_at, next(self._seq), entry))
+        heapq.heappush(self._queue, (when, next(self._seq), entry))
 
     def _drop(self, task_id: Any) -> None:
         entry = self._by_id.pop(task_id, None)
@@ -267,28 +289,29 @@ class DatabaseScheduler(Scheduler):
 
     # -- sending -----------------------------------------------------------------
 
-    def _pop_due(self, now: datetime) -> list[ModelEntry]:
+    def _pop_due(self, now: datetime) -> list[tuple[ModelEntry, datetime]]:
+        """Every (entry, slot) due at ``now``; stale heap items are dropped on the way."""
         due = []
         queue = self._queue
         while queue and queue[0][0] <= now:
             when, _seq, entry = heapq.heappop(queue)
             if self._by_id.get(entry.model_id) is entry and entry.next_run_at == when:
-                due.append(entry)
+                due.append((entry, when))
         return due
 
-    def _dispatch(self, due: list[ModelEntry], now: datetime) -> None:
-        slots = [(entry, entry.next_run_at) for entry in due]
+    def _dispatch(self, slots: list[tuple[ModelEntry, datetime]], now: datetime) -> None:
         following = [entry.following(slot, now) for entry, slot in slots]
-        finished = [entry.model_id for (entry, _), nxt in zip(slots, following) if nxt is None]
+        finished = [entry.model_id for (entry, _), nxt in zip(slots, following, strict=True) if nxt is None]
         try:
             self.stats["statements"] += record_runs(
-                self.Model, [entry.model_id for entry in due], finished, now, self.using)
+                self.Model, [entry.model_id for entry, _slot in slots], finished, now, self.using
+            )
         except DatabaseError:
             for entry, slot in slots:  # still due: they go out once the database is back
                 heapq.heappush(self._queue, (slot, next(self._seq), entry))
             raise
         self._send_all(slots)
-        for (entry, _slot), nxt in zip(slots, following):
+        for (entry, _slot), nxt in zip(slots, following, strict=True):
             entry.mark_sent(now, nxt)
             if nxt is None:
                 self._drop(entry.model_id)
@@ -303,8 +326,9 @@ class DatabaseScheduler(Scheduler):
                 if broker_down:
                     self._defer(entry, slot, run_id)
                     continue
-                logger.info("Sending due task %s (%s) for %s, id %s",
-                            entry.name, entry.task, slot.isoformat(), run_id)
+                logger.info(
+                    "Sending due task %s (%s) for %s, id %s", entry.name, entry.task, slot.isoformat(), run_id
+                )
                 try:
                     self.send_run(entry, run_id, producer)
                     self.stats["sent"] += 1
@@ -317,16 +341,18 @@ class DatabaseScheduler(Scheduler):
 
     def send_run(self, entry: ModelEntry, run_id: str, producer: Any) -> Any:
         """Publish one run (override to send elsewhere, or to count in a benchmark)."""
-        return send(self.app, entry.task, entry.args, entry.kwargs, entry.options,
-                    task_id=run_id, producer=producer)
+        return send(
+            self.app, entry.task, entry.args, entry.kwargs, entry.options, task_id=run_id, producer=producer
+        )
 
     def _defer(self, entry: ModelEntry, slot: datetime, run_id: str, attempts: int = 1) -> None:
         expires = entry.options.get("expires")
         if isinstance(expires, (int, float)):
             expires = slot + timedelta(seconds=expires)
         delay = min(2.0 ** (attempts - 1), float(app_settings.MAX_BACKOFF))
-        heapq.heappush(self._pending, _PendingSend(
-            time.monotonic() + delay, run_id, entry, slot, attempts, expires))
+        heapq.heappush(
+            self._pending, _PendingSend(time.monotonic() + delay, run_id, entry, slot, attempts, expires)
+        )
 
     def _retry_pending(self) -> None:
         if not self._pending or self._pending[0].retry_at > time.monotonic():
@@ -337,14 +363,21 @@ class DatabaseScheduler(Scheduler):
         now = self.clock()
         for index, pending in enumerate(ready):
             if pending.expires_at is not None and now >= pending.expires_at:
-                logger.error("Run %s of %s expired before the broker came back: dropped.",
-                             pending.run_id, pending.entry.name)
+                logger.error(
+                    "Run %s of %s expired before the broker came back: dropped.",
+                    pending.run_id,
+                    pending.entry.name,
+                )
                 continue
             try:
                 self.send_run(pending.entry, pending.run_id, None)
                 self.stats["sent"] += 1
-                logger.info("Sent %s (id %s) after %d failed attempt(s).",
-                            pending.entry.name, pending.run_id, pending.attempts)
+                logger.info(
+                    "Sent %s (id %s) after %d failed attempt(s).",
+                    pending.entry.name,
+                    pending.run_id,
+                    pending.attempts,
+                )
             except Exception as exc:
                 logger.error("Broker still failing for %s: %s", pending.entry.name, exc)
                 for rest in ready[index:]:
@@ -358,5 +391,6 @@ def _configured_clock() -> Callable[[], datetime]:
     if path:
         from django.utils.module_loading import import_string
 
-        return import_string(path)  # type: ignore[no-any-return]
+        clock: Callable[[], datetime] = import_string(path)
+        return clock
     return lambda: datetime.now(UTC)

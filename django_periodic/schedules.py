@@ -15,7 +15,7 @@ from celery import schedules as celery_schedules
 from .cron import CronSpec
 from .timemath import next_cron_run, to_utc, zone
 
-__all__ = ["TzAwareCrontab", "clocked", "solar_next_run", "NEVER_CHECK_TIMEOUT"]
+__all__ = ["NEVER_CHECK_TIMEOUT", "TzAwareCrontab", "clocked", "solar_next_run"]
 
 #: Seconds to wait before looking again at a schedule that will never run.
 NEVER_CHECK_TIMEOUT = 100_000_000
@@ -83,8 +83,14 @@ class TzAwareCrontab(celery_schedules.crontab):
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             self.__class__,
-            (self._orig_minute, self._orig_hour, self._orig_day_of_week,
-             self._orig_day_of_month, self._orig_month_of_year, str(self.tz)),
+            (
+                self._orig_minute,
+                self._orig_hour,
+                self._orig_day_of_week,
+                self._orig_day_of_month,
+                self._orig_month_of_year,
+                str(self.tz),
+            ),
         )
 
     def __eq__(self, other: Any) -> bool:

@@ -18,7 +18,9 @@ def record_task_deletion(sender: Any, instance: Any, using: str, **kwargs: Any) 
     """post_delete of a PeriodicTask: leave a deletion record at a new version."""
     with transaction.atomic(using=using):
         PeriodicTaskDeletion._base_manager.using(using).create(
-            task_id=instance.pk, name=instance.name, version=PeriodicTasks.next_version(using),
+            task_id=instance.pk,
+            name=instance.name,
+            version=PeriodicTasks.next_version(using),
         )
 
 

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from .cron import CronSpec
 
 __all__ = [
+    "cron_runs",
     "next_cron_run",
     "next_interval_run",
-    "cron_runs",
     "to_utc",
 ]
 
@@ -101,9 +101,7 @@ def _offset(day: date, tz: tzinfo) -> timedelta | None:
     return datetime.combine(day, time(0), tzinfo=tz).utcoffset()
 
 
-def _first_run_of_day(
-    spec: CronSpec, day: date, tz: tzinfo, after: datetime
-) -> datetime | None:
+def _first_run_of_day(spec: CronSpec, day: date, tz: tzinfo, after: datetime) -> datetime | None:
     """First run on local ``day`` strictly after ``after`` (UTC), or None."""
     offset = _offset(day, tz)
     if offset is None or offset != _offset(day + _ONE_DAY, tz):

@@ -62,9 +62,12 @@ def crontab_validator(value: str) -> None:
     parts = str(value).split()
     if len(parts) != 5:
         raise ValidationError(
-            _("'%(value)s' is not a crontab expression: write five fields, "
-              "minute hour day_of_month month_of_year day_of_week."),
-            code="crontab_fields", params={"value": value},
+            _(
+                "'%(value)s' is not a crontab expression: write five fields, "
+                "minute hour day_of_month month_of_year day_of_week."
+            ),
+            code="crontab_fields",
+            params={"value": value},
         )
     minute, hour, day_of_month, month_of_year, day_of_week = parts
     try:

@@ -54,11 +54,15 @@ TEMPLATES = [
 WSGI_APPLICATION = "testproject.wsgi.application"
 
 _engine = os.environ.get("DJANGO_PERIODIC_DB", "sqlite")
+# tox runs environments side by side: give each its own database.
+_default_name = "django_periodic" + (
+    "_" + os.environ["TOX_ENV_NAME"].replace("-", "_") if os.environ.get("TOX_ENV_NAME") else ""
+)
 if _engine == "postgresql":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": os.environ.get("DJANGO_PERIODIC_DB_NAME", "django_periodic"),
+            "NAME": os.environ.get("DJANGO_PERIODIC_DB_NAME", _default_name),
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
@@ -69,7 +73,7 @@ elif _engine == "mysql":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.mysql",
-            "NAME": os.environ.get("DJANGO_PERIODIC_DB_NAME", "django_periodic"),
+            "NAME": os.environ.get("DJANGO_PERIODIC_DB_NAME", _default_name),
             "USER": os.environ.get("MYSQL_USER", "root"),
             "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("MYSQL_PORT", "3306"),
@@ -85,8 +89,11 @@ elif _engine == "sqlite":
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _sqlite_name,
             # Beat, workers and the web process share the file: wait for locks.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                        "init_command": "PRAGMA journal_mode=WAL;"},
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
             "TEST": {"NAME": os.environ.get("DJANGO_PERIODIC_TEST_DB_NAME", str(VAR_DIR / "test.sqlite3"))},
         }
     }

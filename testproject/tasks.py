@@ -11,7 +11,9 @@ def record_run(self, *args, **kwargs):
     headers = self.request.headers or {}
     TaskRun.objects.create(
         task_id=self.request.id or "",
-        periodic_task_name=headers.get("periodic_task_name") or getattr(self.request, "periodic_task_name", "") or "",
+        periodic_task_name=headers.get("periodic_task_name")
+        or getattr(self.request, "periodic_task_name", "")
+        or "",
         args=list(args),
         kwargs=kwargs,
         queue=(self.request.delivery_info or {}).get("routing_key") or "",

@@ -35,8 +35,12 @@ def clock() -> Clock:
 def celery_app() -> Iterator[Celery]:
     app = Celery("tests", set_as_current=False)
     app.conf.update(
-        broker_url="memory://", result_backend=None, result_expires=None,
-        beat_schedule={}, task_default_queue="tests", timezone="UTC",
+        broker_url="memory://",
+        result_backend=None,
+        result_expires=None,
+        beat_schedule={},
+        task_default_queue="tests",
+        timezone="UTC",
     )
 
     @app.task(name="tests.registered")
@@ -62,8 +66,16 @@ class RecordingScheduler(DatabaseScheduler):
             from kombu.exceptions import OperationalError
 
             raise OperationalError("broker unreachable (test)")
-        self.sent.append({"name": entry.name, "task": entry.task, "args": entry.args,
-                          "kwargs": entry.kwargs, "options": entry.options, "id": run_id})
+        self.sent.append(
+            {
+                "name": entry.name,
+                "task": entry.task,
+                "args": entry.args,
+                "kwargs": entry.kwargs,
+                "options": entry.options,
+                "id": run_id,
+            }
+        )
 
     def names(self) -> list[str]:
         return [s["name"] for s in self.sent]

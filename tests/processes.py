@@ -43,15 +43,19 @@ class Process:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def wait_log(self, text: str, timeout: float = 30.0) -> None:
-        wait_for(lambda: text in self.log() or self.popen.poll() is not None, timeout,
-                 f"{text!r} in the {self.name} log")
+        wait_for(
+            lambda: text in self.log() or self.popen.poll() is not None,
+            timeout,
+            f"{text!r} in the {self.name} log",
+        )
         assert self.popen.poll() is None, f"{self.name} exited:\n{self.log()[-3000:]}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
@@ -72,22 +76,55 @@ class Cluster:
     def __init__(self, broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None):
         self.queue = f"e2e-{uuid.uuid4().hex[:8]}"
         self.log_dir = log_dir
-        self.env = {**os.environ, **database_env(), "CELERY_BROKER_URL": broker_url,
-                    "CELERY_TASK_DEFAULT_QUEUE": self.queue, "PYTHONUNBUFFERED": "1",
-                    "DJANGO_PERIODIC_BROKER_DIR": str(log_dir / "broker"), **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            **database_env(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_PERIODIC_BROKER_DIR": str(log_dir / "broker"),
+            **(extra_env or {}),
+        }
         self.processes: list[Process] = []
 
     def start_worker(self) -> Process:
-        worker = self._start("worker", [*CELERY, "worker", "-P", "solo", "-Q", self.queue,
-                                        "--without-heartbeat", "--without-gossip",
-                                        "--without-mingle", "-l", "info", "-n", f"{self.queue}@%h"])
+        worker = self._start(
+            "worker",
+            [
+                *CELERY,
+                "worker",
+                "-P",
+                "solo",
+                "-Q",
+                self.queue,
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "info",
+                "-n",
+                f"{self.queue}@%h",
+            ],
+        )
         worker.wait_log("ready.")
         return worker
 
     def start_beat(self, name: str = "beat", **env: str) -> Process:
-        beat = self._start(name, [*CELERY, "beat", "-S", "django", "-l", "info",
-                                  "--pidfile=", "--schedule", str(self.log_dir / "beat-schedule")],
-                           env)
+        beat = self._start(
+            name,
+            [
+                *CELERY,
+                "beat",
+                "-S",
+                "django",
+                "-l",
+                "info",
+                "--pidfile=",
+                "--schedule",
+                str(self.log_dir / "beat-schedule"),
+            ],
+            env,
+        )
         beat.wait_log("Loaded ")
         return beat
 

@@ -21,8 +21,9 @@ def reachable(url: str, timeout: float = 1.0) -> bool:
     parsed = urlparse(url)
     default = {"redis": 6379, "amqp": 5672, "postgresql": 5432, "mysql": 3306}.get(parsed.scheme)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default),
-                                      timeout=timeout):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default), timeout=timeout
+        ):
             return True
     except OSError:
         return False

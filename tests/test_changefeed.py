@@ -33,8 +33,7 @@ def interval():
 
 @pytest.fixture
 def tasks(interval):
-    return [PeriodicTask.objects.create(name=f"t{i}", task="proj.t", interval=interval)
-            for i in range(3)]
+    return [PeriodicTask.objects.create(name=f"t{i}", task="proj.t", interval=interval) for i in range(3)]
 
 
 def test_save_creates_and_edits(interval):
@@ -67,7 +66,8 @@ def test_model_delete_and_queryset_delete(tasks):
 def test_bulk_create_and_bulk_update(interval):
     v0 = version()
     made = PeriodicTask.objects.bulk_create(
-        [PeriodicTask(name=f"b{i}", task="t", interval=interval) for i in range(3)])
+        [PeriodicTask(name=f"b{i}", task="t", interval=interval) for i in range(3)]
+    )
     assert changed_since(v0) == {"b0", "b1", "b2"}
     v1 = version()
     made = list(PeriodicTask.objects.filter(name__in=["b0", "b1"]))
@@ -126,12 +126,27 @@ def test_schedule_queryset_delete_cascades(tasks, interval):
 def test_loaddata(tmp_path, interval):
     clocked = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, tzinfo=UTC))
     fixture = tmp_path / "tasks.json"
-    fixture.write_text(json.dumps([{
-        "model": "django_periodic.periodictask", "pk": 900,
-        "fields": {"name": "loaded", "task": "t", "clocked": clocked.pk, "one_off": True,
-                   "version": 0, "args": [], "kwargs": {}, "headers": {},
-                   "date_changed": "2026-01-01T00:00:00Z"},
-    }]))
+    fixture.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "django_periodic.periodictask",
+                    "pk": 900,
+                    "fields": {
+                        "name": "loaded",
+                        "task": "t",
+                        "clocked": clocked.pk,
+                        "one_off": True,
+                        "version": 0,
+                        "args": [],
+                        "kwargs": {},
+                        "headers": {},
+                        "date_changed": "2026-01-01T00:00:00Z",
+                    },
+                }
+            ]
+        )
+    )
     v0 = version()
     call_command("loaddata", str(fixture), verbosity=0)
     assert changed_since(v0) == {"loaded"}

@@ -36,8 +36,9 @@ def broker_url(request):
 
 @pytest.fixture
 def cluster(broker_url, tmp_path, request):
-    code_schedule = {"from-code": {"task": RECORD, "schedule": 1.0, "args": ["code"],
-                                   "options": {"priority": 4}}}
+    code_schedule = {
+        "from-code": {"task": RECORD, "schedule": 1.0, "args": ["code"], "options": {"priority": 4}}
+    }
     made = Cluster(broker_url, tmp_path, {"TESTPROJECT_BEAT_SCHEDULE": json.dumps(code_schedule)})
     yield made
     made.stop_all()
@@ -51,8 +52,14 @@ def runs(name):
 
 def test_schedules_edits_and_restart(cluster):
     every_second = IntervalSchedule.objects.create(every=1, period="seconds")
-    PeriodicTask.objects.create(name="every-second", task=RECORD, interval=every_second,
-                                args=[1], kwargs={"k": "v"}, headers={"h": "x"})
+    PeriodicTask.objects.create(
+        name="every-second",
+        task=RECORD,
+        interval=every_second,
+        args=[1],
+        kwargs={"k": "v"},
+        headers={"h": "x"},
+    )
     cluster.start_worker()
     beat = cluster.start_beat()
     try:
@@ -73,8 +80,11 @@ def test_schedules_edits_and_restart(cluster):
 
         # disable, then delete
         PeriodicTask.objects.filter(name="every-second").update(enabled=False)
-        wait_for(lambda: "Applied" in beat.log() and _quiet("every-second", 2.5), timeout=15,
-                 what="runs to stop after disabling")
+        wait_for(
+            lambda: "Applied" in beat.log() and _quiet("every-second", 2.5),
+            timeout=15,
+            what="runs to stop after disabling",
+        )
         PeriodicTask.objects.filter(name="from-code").delete()
         wait_for(lambda: _quiet("from-code", 2.5), timeout=15, what="runs to stop after deleting")
     finally:
@@ -84,8 +94,10 @@ def test_schedules_edits_and_restart(cluster):
     before = Counter(TaskRun.objects.values_list("task_id", flat=True))
     PeriodicTask.objects.filter(name="every-second").update(enabled=True)
     beat = cluster.start_beat("beat-again")
-    wait_for(lambda: runs("every-second").count() > before_count(before, "every-second"),
-             what="runs after the restart")
+    wait_for(
+        lambda: runs("every-second").count() > before_count(before, "every-second"),
+        what="runs after the restart",
+    )
     beat.stop()
     ids = Counter(TaskRun.objects.values_list("task_id", flat=True))
     assert max(ids.values()) == 1, "a run was received twice"
@@ -116,8 +128,9 @@ def test_crontab_in_a_non_utc_zone_fires_at_its_local_minute(broker_url, tmp_pat
     offset = (boundary - real).total_seconds() - 3.0
     shifted_boundary = real + timedelta(seconds=offset + 3.0)
     local = shifted_boundary.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
-    cron = CrontabSchedule.objects.create(minute=str(local.minute), hour=str(local.hour),
-                                          timezone="Asia/Kolkata")
+    cron = CrontabSchedule.objects.create(
+        minute=str(local.minute), hour=str(local.hour), timezone="Asia/Kolkata"
+    )
     PeriodicTask.objects.create(name="kolkata", task=RECORD, crontab=cron)
     cluster = Cluster(broker_url, tmp_path, {"TESTPROJECT_CLOCK_OFFSET": str(offset)})
     try:

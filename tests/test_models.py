@@ -29,10 +29,19 @@ def test_every_kind_of_task_with_celery_beat_field_names(interval):
     crontab = CrontabSchedule.objects.create(minute="0", hour="4", timezone="Europe/Berlin")
     solar = SolarSchedule.objects.create(event="sunrise", latitude=52.5, longitude=13.4)
     when = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, tzinfo=UTC))
-    PeriodicTask.objects.create(name="i", task="proj.add", interval=interval,
-                                args=json.dumps([4, 5]), kwargs=json.dumps({"a": 1}))
-    PeriodicTask.objects.create(name="c", task="proj.add", crontab=crontab, queue="q",
-                                exchange="e", routing_key="r", priority=5, expire_seconds=30)
+    PeriodicTask.objects.create(
+        name="i", task="proj.add", interval=interval, args=json.dumps([4, 5]), kwargs=json.dumps({"a": 1})
+    )
+    PeriodicTask.objects.create(
+        name="c",
+        task="proj.add",
+        crontab=crontab,
+        queue="q",
+        exchange="e",
+        routing_key="r",
+        priority=5,
+        expire_seconds=30,
+    )
     PeriodicTask.objects.create(name="s", task="proj.add", solar=solar, headers={"h": 1})
     PeriodicTask.objects.create(name="k", task="proj.add", clocked=when, one_off=True)
     tasks = {t.name: t for t in PeriodicTask.objects.enabled()}
@@ -115,8 +124,9 @@ def test_invalid_crontabs_are_refused(fields, field, code, how):
 
 
 def test_crontab_accepts_names_and_seven_for_sunday():
-    crontab = CrontabSchedule.objects.create(minute="0", hour="9", day_of_week="sat-7",
-                                             month_of_year="jan-mar")
+    crontab = CrontabSchedule.objects.create(
+        minute="0", hour="9", day_of_week="sat-7", month_of_year="jan-mar"
+    )
     assert crontab.schedule.spec.days_of_week == {6, 0}
 
 
@@ -169,8 +179,9 @@ def test_from_schedule_round_trips():
 
 
 def test_disabling_clears_last_run_at(interval):
-    task = PeriodicTask.objects.create(name="x", task="t", interval=interval,
-                                       last_run_at=datetime(2026, 1, 1, tzinfo=UTC))
+    task = PeriodicTask.objects.create(
+        name="x", task="t", interval=interval, last_run_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     task.enabled = False
     task.save()
     task.refresh_from_db()

@@ -43,10 +43,12 @@ def test_interval_runs_one_interval_after_creation_and_records_run_state(make_sc
     assert stored.date_changed == task.date_changed
 
 
-def test_a_burst_is_sent_in_one_tick_with_batched_writes(make_scheduler, clock, every_10s,
-                                                         django_assert_max_num_queries):
+def test_a_burst_is_sent_in_one_tick_with_batched_writes(
+    make_scheduler, clock, every_10s, django_assert_max_num_queries
+):
     PeriodicTask.objects.bulk_create(
-        [PeriodicTask(name=f"b{i}", task="tests.registered", interval=every_10s) for i in range(1500)])
+        [PeriodicTask(name=f"b{i}", task="tests.registered", interval=every_10s) for i in range(1500)]
+    )
     scheduler = make_scheduler()
     clock.now = PeriodicTask.objects.latest("date_changed").date_changed + timedelta(seconds=10)
     with django_assert_max_num_queries(8):
@@ -165,8 +167,9 @@ def test_crontab_in_its_own_time_zone(make_scheduler, clock):
 
 def test_missed_runs_catch_up_once_then_skip(make_scheduler, clock):
     cron = CrontabSchedule.objects.create(minute="*/5", timezone="UTC")
-    PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
-                                last_run_at=clock.now - timedelta(hours=3))
+    PeriodicTask.objects.create(
+        name="c", task="tests.registered", crontab=cron, last_run_at=clock.now - timedelta(hours=3)
+    )
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.names() == ["c"]
@@ -178,8 +181,9 @@ def test_missed_runs_catch_up_once_then_skip(make_scheduler, clock):
 def test_starting_deadline_skips_old_missed_runs(make_scheduler, clock, celery_app):
     celery_app.conf.beat_cron_starting_deadline = 60
     cron = CrontabSchedule.objects.create(minute="*/5", timezone="UTC")
-    PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
-                                last_run_at=clock.now - timedelta(hours=3))
+    PeriodicTask.objects.create(
+        name="c", task="tests.registered", crontab=cron, last_run_at=clock.now - timedelta(hours=3)
+    )
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.sent == []
@@ -187,8 +191,9 @@ def test_starting_deadline_skips_old_missed_runs(make_scheduler, clock, celery_a
 
 def test_reenabled_crontab_does_not_fire_missed_runs(make_scheduler, clock):
     cron = CrontabSchedule.objects.create(minute="0", timezone="UTC")
-    task = PeriodicTask.objects.create(name="c", task="tests.registered", crontab=cron,
-                                       last_run_at=clock.now - timedelta(minutes=30))
+    task = PeriodicTask.objects.create(
+        name="c", task="tests.registered", crontab=cron, last_run_at=clock.now - timedelta(minutes=30)
+    )
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
     clock.advance(hours=5)
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=True)
@@ -198,14 +203,27 @@ def test_reenabled_crontab_does_not_fire_missed_runs(make_scheduler, clock):
 
 
 def test_all_options_reach_the_send(make_scheduler, clock, every_10s):
-    task = interval_task(every_10s, queue="q1", exchange="ex", routing_key="rk", priority=7,
-                         expire_seconds=30, headers={"h": "v"}, options={"time_limit": 5})
+    task = interval_task(
+        every_10s,
+        queue="q1",
+        exchange="ex",
+        routing_key="rk",
+        priority=7,
+        expire_seconds=30,
+        headers={"h": "v"},
+        options={"time_limit": 5},
+    )
     clock.now = task.date_changed + timedelta(seconds=10)
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.sent[0]["options"] == {
-        "queue": "q1", "exchange": "ex", "routing_key": "rk", "priority": 7, "expires": 30,
-        "time_limit": 5, "headers": {"h": "v", "periodic_task_name": "t"},
+        "queue": "q1",
+        "exchange": "ex",
+        "routing_key": "rk",
+        "priority": 7,
+        "expires": 30,
+        "time_limit": 5,
+        "headers": {"h": "v", "periodic_task_name": "t"},
     }
 
 
@@ -277,8 +295,12 @@ def test_broker_error_retries_the_same_run(make_scheduler, clock, every_10s, mon
 
 def test_code_defined_schedule_is_stored_and_pruned(make_scheduler, celery_app, clock):
     celery_app.conf.beat_schedule = {
-        "every-minute": {"task": "tests.registered", "schedule": 60.0, "args": (1,),
-                         "options": {"queue": "q", "expires": 30, "countdown": 2, "priority": 3}},
+        "every-minute": {
+            "task": "tests.registered",
+            "schedule": 60.0,
+            "args": (1,),
+            "options": {"queue": "q", "expires": 30, "countdown": 2, "priority": 3},
+        },
     }
     make_scheduler()
     stored = row("every-minute")

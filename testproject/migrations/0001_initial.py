@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='TaskRun',
+            name="TaskRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(db_index=True, max_length=64)),
-                ('periodic_task_name', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('args', models.JSONField(default=list)),
-                ('kwargs', models.JSONField(default=dict)),
-                ('queue', models.CharField(blank=True, max_length=200)),
-                ('priority', models.IntegerField(null=True)),
-                ('ran_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(db_index=True, max_length=64)),
+                ("periodic_task_name", models.CharField(blank=True, db_index=True, max_length=200)),
+                ("args", models.JSONField(default=list)),
+                ("kwargs", models.JSONField(default=dict)),
+                ("queue", models.CharField(blank=True, max_length=200)),
+                ("priority", models.IntegerField(null=True)),
+                ("ran_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]

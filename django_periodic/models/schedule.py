@@ -1,0 +1,372 @@
+"""The four schedule tables: interval, crontab (with a time zone), solar and clocked."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from celery import schedules as celery_schedules
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, router, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from timezone_field import TimeZoneField
+
+from .. import validators
+from ..cron import CronFieldError, CronSpec
+from ..describe import describe_crontab
+from ..querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
+from ..schedules import TzAwareCrontab, clocked
+
+DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
+PERIOD_CHOICES = (
+    (DAYS, _("Days")),
+    (HOURS, _("Hours")),
+    (MINUTES, _("Minutes")),
+    (SECONDS, _("Seconds")),
+    (MICROSECONDS, _("Microseconds")),
+)
+SINGULAR_PERIODS = (
+    (DAYS, _("Day")),
+    (HOURS, _("Hour")),
+    (MINUTES, _("Minute")),
+    (SECONDS, _("Second")),
+    (MICROSECONDS, _("Microsecond")),
+)
+SOLAR_SCHEDULES = [
+    ("dawn_astronomical", _("Astronomical dawn")),
+    ("dawn_civil", _("Civil dawn")),
+    ("dawn_nautical", _("Nautical dawn")),
+    ("dusk_astronomical", _("Astronomical dusk")),
+    ("dusk_civil", _("Civil dusk")),
+    ("dusk_nautical", _("Nautical dusk")),
+    ("solar_noon", _("Solar noon")),
+    ("sunrise", _("Sunrise")),
+    ("sunset", _("Sunset")),
+]
+
+
+def cronexp(field: Any) -> str:
+    """A crontab field as text: spaces removed, empty read as ``*``."""
+    return "".join(str(field).split()) or "*" if field is not None else "*"
+
+
+def crontab_schedule_celery_timezone() -> str:
+    """Default zone for new crontabs: Celery's ``timezone`` setting if valid, else UTC."""
+    name = getattr(settings, "CELERY_TIMEZONE", None) or getattr(settings, "TIME_ZONE", None)
+    return name if name in zoneinfo.available_timezones() else "UTC"
+
+
+class ScheduleModel(models.Model):
+    """Shared behaviour of the four schedule tables."""
+
+    #: The foreign key on PeriodicTask that points at this model.
+    task_field = ""
+
+    objects = ScheduleQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.validate_for_save()
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        adding = self._state.adding
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            if not adding:
+                bump_tasks_using(type(self), [self.pk], using)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        # Delete the tasks first: on MySQL Django's cascade would set their foreign
+        # key to NULL before deleting them, which the one-schedule constraint refuses.
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            self.tasks.using(using).delete()
+            return super().delete(*args, **kwargs)
+
+    def validate_for_save(self) -> None:
+        """Run the checks that need no query (fields and ``clean()``)."""
+        errors: dict[str, Any] = {}
+        for check in (self.clean_fields, self.clean):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def schedule(self) -> Any:
+        """The Celery schedule object this row describes."""
+        raise NotImplementedError
+
+    @property
+    def tasks(self) -> PeriodicTaskQuerySet:
+        """The periodic tasks that use this schedule."""
+        task_model = self._meta.apps.get_model("django_periodic", "PeriodicTask")
+        return task_model.objects.filter(**{self.task_field: self})
+
+
+class SolarSchedule(ScheduleModel):
+    """Run at a solar event (sunrise, dusk ...) at a place; needs the ``solar`` extra."""
+
+    task_field = "solar"
+
+    event = models.CharField(
+        _("Solar Event"),
+        max_length=24,
+        choices=SOLAR_SCHEDULES,
+        help_text=_("The type of solar event when the job should run"),
+    )
+    latitude = models.DecimalField(
+        _("Latitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text=_("Run the task when the event happens at this latitude"),
+    )
+    longitude = models.DecimalField(
+        _("Longitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text=_("Run the task when the event happens at this longitude"),
+    )
+
+    class Meta:
+        verbose_name = _("solar event")
+        verbose_name_plural = _("solar events")
+        ordering = ("event", "latitude", "longitude")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("event", "latitude", "longitude"),
+                name="django_periodic_solar_unique",
+                violation_error_message=_("This solar event at this place already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} ({self.latitude}, {self.longitude})"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Floats such as 13.4 carry binary noise; read them as the decimal they print as.
+        for name in ("latitude", "longitude"):
+            value = getattr(self, name)
+            if isinstance(value, float):
+                setattr(self, name, Decimal(repr(value)).quantize(Decimal("0.000001")))
+        super().clean_fields(exclude=exclude)
+
+    @property
+    def schedule(self) -> celery_schedules.solar:
+        return celery_schedules.solar(self.event, float(self.latitude), float(self.longitude))
+
+    @classmethod
+    def from_schedule(cls, schedule: celery_schedules.solar) -> SolarSchedule:
+        spec = {"event": schedule.event, "latitude": schedule.lat, "longitude": schedule.lon}
+        return cls.objects.filter(**spec).first() or cls(**spec)
+
+
+class IntervalSchedule(ScheduleModel):
+    """Run every N days, hours, minutes, seconds or microseconds."""
+
+    task_field = "interval"
+
+    DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS
+    PERIOD_CHOICES = PERIOD_CHOICES
+
+    every = models.IntegerField(
+        _("Number of Periods"),
+        validators=[MinValueValidator(1)],
+        help_text=_("Number of interval periods to wait before running the task again"),
+    )
+    period = models.CharField(
+        _("Interval Period"),
+        max_length=24,
+        choices=PERIOD_CHOICES,
+        help_text=_("The type of period between task runs (Example: days)"),
+    )
+
+    class Meta:
+        verbose_name = _("interval")
+        verbose_name_plural = _("intervals")
+        ordering = ("period", "every")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every__gte=1),
+                name="django_periodic_interval_every_positive",
+                violation_error_message=_("Number of periods must be 1 or more."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        names = {
+            DAYS: ngettext("every %(n)s day", "every %(n)s days", self.every),
+            HOURS: ngettext("every %(n)s hour", "every %(n)s hours", self.every),
+            MINUTES: ngettext("every %(n)s minute", "every %(n)s minutes", self.every),
+            SECONDS: ngettext("every %(n)s second", "every %(n)s seconds", self.every),
+            MICROSECONDS: ngettext("every %(n)s microsecond", "every %(n)s microseconds", self.every),
+        }
+        return names.get(self.period, "every %(n)s ?") % {"n": self.every}
+
+    @property
+    def timedelta(self) -> timedelta:
+        return timedelta(**{self.period: self.every})
+
+    @property
+    def schedule(self) -> celery_schedules.schedule:
+        return celery_schedules.schedule(self.timedelta)
+
+    @classmethod
+    def from_schedule(cls, schedule: celery_schedules.schedule, period: str = SECONDS) -> IntervalSchedule:
+        unit = timedelta(**{period: 1})
+        every = max(int(schedule.run_every // unit), 1)
+        found = cls.objects.filter(every=every, period=period).first()
+        return found or cls(every=every, period=period)
+
+    @property
+    def period_singular(self) -> str:
+        return self.period[:-1]
+
+
+class ClockedSchedule(ScheduleModel):
+    """Run once, at a given instant."""
+
+    task_field = "clocked"
+
+    clocked_time = models.DateTimeField(_("Clock Time"), help_text=_("Run the task at clocked time"))
+
+    class Meta:
+        verbose_name = _("clocked")
+        verbose_name_plural = _("clocked")
+        ordering = ("clocked_time",)
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(_aware(self.clocked_time)):%Y-%m-%d %H:%M:%S %Z}"
+
+    @property
+    def schedule(self) -> clocked:
+        return clocked(clocked_time=_aware(self.clocked_time))
+
+    @classmethod
+    def from_schedule(cls, schedule: clocked) -> ClockedSchedule:
+        found = cls.objects.filter(clocked_time=schedule.clocked_time).first()
+        return found or cls(clocked_time=schedule.clocked_time)
+
+
+class CrontabSchedule(ScheduleModel):
+    """Run at the minutes, hours and days that five cron fields match, in a time zone."""
+
+    task_field = "crontab"
+
+    minute = models.CharField(
+        _("Minute(s)"),
+        max_length=240,
+        default="*",
+        validators=[validators.minute_validator],
+        help_text=_('Cron Minutes to Run. Use "*" for "all". (Example: "0,30")'),
+    )
+    hour = models.CharField(
+        _("Hour(s)"),
+        max_length=96,
+        default="*",
+        validators=[validators.hour_validator],
+        help_text=_('Cron Hours to Run. Use "*" for "all". (Example: "8,20")'),
+    )
+    day_of_month = models.CharField(
+        _("Day(s) Of The Month"),
+        max_length=124,
+        default="*",
+        validators=[validators.day_of_month_validator],
+        help_text=_('Cron Days Of The Month to Run. Use "*" for "all". (Example: "1,15")'),
+    )
+    month_of_year = models.CharField(
+        _("Month(s) Of The Year"),
+        max_length=64,
+        default="*",
+        validators=[validators.month_of_year_validator],
+        help_text=_('Cron Months (1-12) Of The Year to Run. Use "*" for "all". (Example: "1,12")'),
+    )
+    day_of_week = models.CharField(
+        _("Day(s) Of The Week"),
+        max_length=64,
+        default="*",
+        validators=[validators.day_of_week_validator],
+        help_text=_(
+            'Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. (Example: "0,5")'
+        ),
+    )
+    timezone = TimeZoneField(
+        _("Cron Timezone"),
+        default=crontab_schedule_celery_timezone,
+        use_pytz=False,
+        help_text=_("Timezone to Run the Cron Schedule on. Default is UTC."),
+    )
+
+    class Meta:
+        verbose_name = _("crontab")
+        verbose_name_plural = _("crontabs")
+        ordering = ("month_of_year", "day_of_month", "day_of_week", "hour", "minute", "timezone")
+
+    def __str__(self) -> str:
+        return f"{self.expression} (m/h/dM/MY/d) {self.timezone}"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        for name in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week"):
+            setattr(self, name, cronexp(getattr(self, name)))
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        # Each field is valid on its own; together they must name a real date.
+        try:
+            CronSpec.parse(self.minute, self.hour, self.day_of_week, self.day_of_month, self.month_of_year)
+        except CronFieldError as exc:
+            raise ValidationError({exc.field: validators.cron_error(exc)}) from exc
+
+    @property
+    def expression(self) -> str:
+        """The five fields in cron order: minute hour day_of_month month_of_year day_of_week."""
+        return " ".join(
+            cronexp(v)
+            for v in (self.minute, self.hour, self.day_of_month, self.month_of_year, self.day_of_week)
+        )
+
+    @property
+    def schedule(self) -> TzAwareCrontab:
+        return TzAwareCrontab(
+            minute=self.minute,
+            hour=self.hour,
+            day_of_week=self.day_of_week,
+            day_of_month=self.day_of_month,
+            month_of_year=self.month_of_year,
+            tz=str(self.timezone),
+        )
+
+    @classmethod
+    def from_schedule(cls, schedule: celery_schedules.crontab) -> CrontabSchedule:
+        spec = {
+            "minute": cronexp(schedule._orig_minute),
+            "hour": cronexp(schedule._orig_hour),
+            "day_of_week": cronexp(schedule._orig_day_of_week),
+            "day_of_month": cronexp(schedule._orig_day_of_month),
+            "month_of_year": cronexp(schedule._orig_month_of_year),
+            "timezone": str(getattr(schedule, "tz", None) or crontab_schedule_celery_timezone()),
+        }
+        return cls.objects.filter(**spec).first() or cls(**spec)
+
+    @property
+    def human_readable(self) -> str:
+        """The schedule in words, in the active language; the raw expression if that fails."""
+        return f"{describe_crontab(self.expression)} {self.timezone}"
+
+
+def _aware(value: Any) -> Any:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, timezone.get_default_timezone())
+    return value

@@ -1,0 +1,375 @@
+"""The periodic task table: what to send, on which schedule, with which options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models, router, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..changes import PeriodicTasks
+from ..fields import JSONDictField, JSONListField
+from ..querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from .schedule import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
+
+
+class PeriodicTask(models.Model):
+    """A task that beat sends on a schedule: exactly one of the four schedule kinds."""
+
+    name = models.CharField(
+        _("Name"),
+        max_length=200,
+        unique=True,
+        help_text=_("Short Description For This Task"),
+    )
+    task = models.CharField(
+        _("Task Name"),
+        max_length=200,
+        help_text=_(
+            'The Name of the Celery Task that Should be Run.  (Example: "proj.tasks.import_contacts")'
+        ),
+    )
+    interval = models.ForeignKey(
+        IntervalSchedule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("Interval Schedule"),
+        help_text=_(
+            "Interval Schedule to run the task on.  Set only one schedule type, leave the others null."
+        ),
+    )
+    crontab = models.ForeignKey(
+        CrontabSchedule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("Crontab Schedule"),
+        help_text=_(
+            "Crontab Schedule to run the task on.  Set only one schedule type, leave the others null."
+        ),
+    )
+    solar = models.ForeignKey(
+        SolarSchedule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("Solar Schedule"),
+        help_text=_("Solar Schedule to run the task on.  Set only one schedule type, leave the others null."),
+    )
+    clocked = models.ForeignKey(
+        ClockedSchedule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("Clocked Schedule"),
+        help_text=_(
+            "Clocked Schedule to run the task on.  Set only one schedule type, leave the others null."
+        ),
+    )
+    args = JSONListField(
+        _("Positional Arguments"),
+        blank=True,
+        default=list,
+        help_text=_('JSON encoded positional arguments (Example: ["arg1", "arg2"])'),
+    )
+    kwargs = JSONDictField(
+        _("Keyword Arguments"),
+        blank=True,
+        default=dict,
+        help_text=_('JSON encoded keyword arguments (Example: {"argument": "value"})'),
+    )
+    queue = models.CharField(
+        _("Queue Override"),
+        max_length=200,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Queue defined in CELERY_TASK_QUEUES. Leave None for default queuing."),
+    )
+    exchange = models.CharField(
+        _("Exchange"),
+        max_length=200,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Override Exchange for low-level AMQP routing"),
+    )
+    routing_key = models.CharField(
+        _("Routing Key"),
+        max_length=200,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Override Routing Key for low-level AMQP routing"),
+    )
+    headers = JSONDictField(
+        _("AMQP Message Headers"),
+        blank=True,
+        default=dict,
+        help_text=_("JSON encoded message headers for the AMQP message."),
+    )
+    options = JSONDictField(
+        _("More Options"),
+        blank=True,
+        default=dict,
+        help_text=_(
+            "Other apply_async options as JSON, passed on as they are "
+            '(Example: {"countdown": 10, "time_limit": 60})'
+        ),
+    )
+    priority = models.PositiveIntegerField(
+        _("Priority"),
+        default=None,
+        validators=[MaxValueValidator(255)],
+        blank=True,
+        null=True,
+        help_text=_(
+            "Priority Number between 0 and 255. "
+            "Supported by: RabbitMQ, Redis (priority reversed, 0 is highest)."
+        ),
+    )
+    expires = models.DateTimeField(
+        _("Expires Datetime"),
+        blank=True,
+        null=True,
+        help_text=_("Datetime after which the schedule will no longer trigger the task to run"),
+    )
+    expire_seconds = models.PositiveIntegerField(
+        _("Expires timedelta with seconds"),
+        blank=True,
+        null=True,
+        help_text=_("Timedelta with seconds which the schedule will no longer trigger the task to run"),
+    )
+    one_off = models.BooleanField(
+        _("One-off Task"),
+        default=False,
+        help_text=_("If True, the schedule will only run the task a single time"),
+    )
+    start_time = models.DateTimeField(
+        _("Start Datetime"),
+        blank=True,
+        null=True,
+        help_text=_("Datetime when the schedule should begin triggering the task to run"),
+    )
+    enabled = models.BooleanField(
+        _("Enabled"), default=True, help_text=_("Set to False to disable the schedule")
+    )
+    last_run_at = models.DateTimeField(
+        _("Last Run Datetime"),
+        auto_now=False,
+        auto_now_add=False,
+        editable=False,
+        blank=True,
+        null=True,
+        help_text=_(
+            "Datetime that the schedule last triggered the task to run. "
+            "Reset to None if enabled is set to False."
+        ),
+    )
+    total_run_count = models.PositiveIntegerField(
+        _("Total Run Count"),
+        default=0,
+        editable=False,
+        help_text=_("Running count of how many times the schedule has triggered the task"),
+    )
+    date_changed = models.DateTimeField(
+        _("Last Modified"), auto_now=True, help_text=_("Datetime that this PeriodicTask was last modified")
+    )
+    description = models.TextField(
+        _("Description"),
+        blank=True,
+        help_text=_("Detailed description about the details of this Periodic Task"),
+    )
+    # Beyond django-celery-beat:
+    defined_in_code = models.BooleanField(
+        _("Defined in code"),
+        default=False,
+        editable=False,
+        help_text=_("Created from the beat_schedule setting; beat overwrites edits to it at start."),
+    )
+    load_error = models.TextField(
+        _("Load error"),
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("Why beat could not load this task the last time it tried; empty when it could."),
+    )
+    version = models.BigIntegerField(_("Change version"), default=0, editable=False, db_index=True)
+
+    objects = PeriodicTaskQuerySet.as_manager()
+
+    no_changes = False  # django-celery-beat compatibility; read by PeriodicTasks.changed()
+
+    class Meta:
+        verbose_name = _("periodic task")
+        verbose_name_plural = _("periodic tasks")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(interval__isnull=False, crontab__isnull=True, solar__isnull=True, clocked__isnull=True)
+                    | Q(
+                        interval__isnull=True, crontab__isnull=False, solar__isnull=True, clocked__isnull=True
+                    )
+                    | Q(
+                        interval__isnull=True, crontab__isnull=True, solar__isnull=False, clocked__isnull=True
+                    )
+                    | Q(
+                        interval__isnull=True, crontab__isnull=True, solar__isnull=True, clocked__isnull=False
+                    )
+                ),
+                name="django_periodic_task_one_schedule",
+                violation_error_message=_("Set exactly one of interval, crontab, solar or clocked."),
+            ),
+            models.CheckConstraint(
+                condition=Q(clocked__isnull=True) | Q(one_off=True),
+                name="django_periodic_task_clocked_one_off",
+                violation_error_message=_("A clocked task runs once: tick one_off."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expires__isnull=True) | Q(expire_seconds__isnull=True),
+                name="django_periodic_task_one_expiry",
+                violation_error_message=_("Set expires or expire_seconds, not both."),
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__isnull=True) | Q(priority__lte=255),
+                name="django_periodic_task_priority_range",
+                violation_error_message=_("Priority must be between 0 and 255."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(name="") & ~Q(task=""),
+                name="django_periodic_task_names_given",
+                violation_error_message=_("Give the periodic task a name and the Celery task to run."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scheduler = self.scheduler
+        return f"{self.name}: {scheduler if scheduler is not None else '{no schedule}'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.validate_for_save()
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "version", "date_changed"}
+        elif not args and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = self._fields_to_write()
+        with transaction.atomic(using=using):
+            self.version = PeriodicTasks.next_version(using)
+            super().save(*args, **kwargs)
+        self._loaded_run_state = (self.last_run_at, self.total_run_count)
+
+    # -- validation ---------------------------------------------------------------
+
+    def _normalise(self) -> None:
+        for name in ("queue", "exchange", "routing_key"):
+            if not getattr(self, name):
+                setattr(self, name, None)
+        if not self.enabled:
+            self.last_run_at = None
+
+    def clean(self) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+        chosen = [name for name in SCHEDULE_FIELDS if getattr(self, f"{name}_id") is not None]
+        if not chosen:
+            errors.setdefault("__all__", []).append(
+                ValidationError(
+                    _("Choose a schedule: set one of interval, crontab, solar or clocked."),
+                    code="no_schedule",
+                )
+            )
+        elif len(chosen) > 1:
+            for name in chosen:
+                errors.setdefault(name, []).append(
+                    ValidationError(
+                        _(
+                            "Only one schedule can be set; %(fields)s are all set. "
+                            "Keep one, clear the others."
+                        ),
+                        code="several_schedules",
+                        params={"fields": ", ".join(chosen)},
+                    )
+                )
+        if self.clocked_id is not None and not self.one_off:
+            errors.setdefault("one_off", []).append(
+                ValidationError(
+                    _("A clocked schedule runs once: tick one_off."),
+                    code="clocked_not_one_off",
+                )
+            )
+        if self.expires is not None and self.expire_seconds is not None:
+            errors.setdefault("expire_seconds", []).append(
+                ValidationError(
+                    _("Set expires (a date) or expire_seconds (a duration), not both."),
+                    code="two_expiries",
+                )
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_for_save(self) -> None:
+        """The checks that need no query: fields, JSON shapes, schedule choice, expiry."""
+        self._normalise()
+        errors: dict[str, Any] = {}
+        for check in (lambda: self.clean_fields(exclude=SCHEDULE_FIELDS), self.clean):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> PeriodicTask:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._loaded_run_state = (instance.last_run_at, instance.total_run_count)
+        return instance
+
+    def _fields_to_write(self) -> set[str] | None:
+        """Leave out the run state beat owns unless this instance changed it.
+
+        Beat writes ``last_run_at`` and ``total_run_count`` while a form is open;
+        writing the values read when the form opened would rewind them and make
+        beat send a run again.
+        """
+        loaded = getattr(self, "_loaded_run_state", None)
+        if self._state.adding or loaded is None:
+            return None
+        fields = {f.attname for f in self._meta.concrete_fields if not f.primary_key}
+        if self.last_run_at == loaded[0]:
+            fields.discard("last_run_at")
+        if self.total_run_count == loaded[1]:
+            fields.discard("total_run_count")
+        return fields
+
+    # -- schedule -----------------------------------------------------------------
+
+    @property
+    def scheduler(self) -> ScheduleModel | None:
+        """The schedule row this task uses (interval, crontab, solar or clocked)."""
+        for name in ("crontab", "interval", "solar", "clocked"):
+            if getattr(self, f"{name}_id") is not None:
+                return getattr(self, name)
+        return None
+
+    @property
+    def schedule(self) -> Any:
+        """The Celery schedule object of :attr:`scheduler`."""
+        scheduler = self.scheduler
+        return scheduler.schedule if scheduler is not None else None
+
+    @property
+    def schedule_kind(self) -> str | None:
+        """Which kind of schedule the task uses, without a query."""
+        for name in SCHEDULE_FIELDS:
+            if getattr(self, f"{name}_id") is not None:
+                return name
+        return None
+
+    @property
+    def expires_(self) -> Any:
+        return self.expires or self.expire_seconds
