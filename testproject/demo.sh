@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The demo: migrate SQLite, create an admin user and sample schedules, then run a
+# Celery worker, `celery beat -S django` and the admin, on the filesystem broker
+# (no server needed). Ctrl-C stops everything.
+#
+#   bash testproject/demo.sh           admin at http://127.0.0.1:8000/admin/ (admin / admin)
+#   DEMO_SECONDS=30 bash testproject/demo.sh   stop by itself after 30 seconds
+#   PYTHON=/path/to/python ...          use an environment that already has the package
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${PYTHON:-}" ]; then
+    if [ ! -x .venv/bin/python ]; then
+        echo "== creating .venv and installing django-periodic"
+        python3 -m venv .venv
+        .venv/bin/python -m pip install -q --upgrade pip
+    fi
+    .venv/bin/python -m pip install -q -e .
+    PYTHON=.venv/bin/python
+fi
+
+export DJANGO_PERIODIC_VAR=${DJANGO_PERIODIC_VAR:-$(pwd)/var/demo}
+export PYTHONUNBUFFERED=1
+mkdir -p "$DJANGO_PERIODIC_VAR"
+port=${DEMO_PORT:-8000}
+
+"$PYTHON" manage.py migrate -v0
+DJANGO_SUPERUSER_PASSWORD=admin "$PYTHON" manage.py createsuperuser --noinput \
+    --username admin --email admin@example.com >/dev/null 2>&1 || true
+"$PYTHON" manage.py demo_schedules
+
+pids=()
+stop() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+"$PYTHON" -m celery -A testproject worker -P solo -l info > >(sed -u 's/^/[worker] /') 2>&1 &
+pids+=($!)
+"$PYTHON" -m celery -A testproject beat -S django -l info --pidfile= \
+    --schedule "$DJANGO_PERIODIC_VAR/beat-schedule" > >(sed -u 's/^/[beat]   /') 2>&1 &
+pids+=($!)
+"$PYTHON" manage.py runserver "127.0.0.1:$port" --noreload > >(sed -u 's/^/[web]    /') 2>&1 &
+pids+=($!)
+
+echo "== admin: http://127.0.0.1:$port/admin/ (admin / admin); Ctrl-C stops the demo"
+if [ -n "${DEMO_SECONDS:-}" ]; then
+    sleep "$DEMO_SECONDS"
+else
+    wait
+fi
