@@ -19,6 +19,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BACKOFF": 30.0,
     # Days a deletion record is kept for beats that fell behind.
     "DELETION_RETENTION_DAYS": 7,
+    # Leadership: several beats may run, the lease holder sends. Failover takes at most
+    # LEASE_SECONDS + LEASE_RENEW_INTERVAL; a leader stops sending LEASE_DRIFT_MARGIN
+    # seconds before its lease can have run out by its own clock.
+    "LEASE_NAME": "default",
+    "LEASE_SECONDS": 6.0,
+    "LEASE_RENEW_INTERVAL": 2.0,
+    "LEASE_DRIFT_MARGIN": 0.5,
     # Dotted path to a callable returning beat's "now" (aware); None for the real clock.
     # Tests and demos use it to move time; production leaves it unset.
     "CLOCK": None,

@@ -18,39 +18,45 @@ def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+class LeaseLostError(Exception):
+    """A fenced statement found that the writer no longer holds the lease."""
+
+
 def record_runs(
     model: type[models.Model],
     ran: Sequence[Any],
     finished: Sequence[Any],
     now: datetime,
     using: str = "default",
+    lease: Any = None,
 ) -> int:
     """Record that tasks ``ran`` (ids) were sent at ``now``; ``finished`` ones also end.
 
     Finished tasks (one-off, or past ``expires``) are disabled in the same
     transaction. Returns the number of statements written. Neither the change
     version nor ``date_changed`` moves: this is beat's own state, not an edit.
+
+    With a ``lease`` (:class:`~django_periodic.leadership.Lease`), the transaction
+    first locks the lease row, so no takeover can commit before this record does,
+    and every statement carries the lease's fence; :class:`LeaseLostError` is raised, and
+    nothing is written, when the lease is no longer held.
     """
     rows = model._base_manager.using(using)
     finished_set = set(finished)
     regular = [pk for pk in ran if pk not in finished_set]
     ended_after_run = [pk for pk in ran if pk in finished_set]
-    statements = 0
+    batches: list[tuple[Sequence[Any], dict[str, Any]]] = [(chunk, {}) for chunk in _chunks(regular)]
+    batches += [(chunk, {"enabled": False}) for chunk in _chunks(ended_after_run)]
     with transaction.atomic(using=using):
-        for chunk in _chunks(regular):
+        if lease is not None:
+            if not lease.lock():
+                raise LeaseLostError("this beat no longer holds the lease")
+            rows = rows.filter(lease.fence())
+        for chunk, extra in batches:
             rows.filter(pk__in=chunk).update(
-                last_run_at=now,
-                total_run_count=F("total_run_count") + 1,
+                last_run_at=now, total_run_count=F("total_run_count") + 1, **extra
             )
-            statements += 1
-        for chunk in _chunks(ended_after_run):
-            rows.filter(pk__in=chunk).update(
-                last_run_at=now,
-                total_run_count=F("total_run_count") + 1,
-                enabled=False,
-            )
-            statements += 1
-    return statements
+    return len(batches) + (1 if lease is not None else 0)
 
 
 def disable(model: type[models.Model], pks: Sequence[Any], using: str = "default") -> None:

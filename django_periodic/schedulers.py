@@ -29,8 +29,9 @@ from .codeschedule import sync_code_schedule
 from .conf import app_settings
 from .dispatch import run_task_id, send
 from .entries import EntryError, ModelEntry
+from .leadership import Change, Lease
 from .models import PeriodicTask
-from .runstate import disable, record_runs, set_load_errors
+from .runstate import LeaseLostError, disable, record_runs, set_load_errors
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
@@ -64,9 +65,16 @@ class DatabaseScheduler(Scheduler):
         *args: Any,
         clock: Callable[[], datetime] | None = None,
         poll_interval: float | None = None,
+        lease: Lease | None = None,
         **kwargs: Any,
     ) -> None:
         self.clock = clock or _configured_clock()
+        self.lease = lease or Lease(
+            app_settings.LEASE_NAME,
+            seconds=app_settings.LEASE_SECONDS,
+            renew_every=app_settings.LEASE_RENEW_INTERVAL,
+            drift_margin=app_settings.LEASE_DRIFT_MARGIN,
+        )
         self.poll_interval = float(poll_interval if poll_interval is not None else app_settings.POLL_INTERVAL)
         self.using = "default"
         self._by_id: dict[Any, ModelEntry] = {}
@@ -86,12 +94,32 @@ class DatabaseScheduler(Scheduler):
     # -- Celery's API ------------------------------------------------------------
 
     def setup_schedule(self) -> None:
+        """Try to become the leader; a leader stores ``beat_schedule`` and reads the schedule."""
         try:
-            self.install_default_entries(None)
-            self.update_from_dict(self.app.conf.beat_schedule)
-            self._load_all()
+            self._follow_lease()
+            if self.lease.is_leader:
+                self._load_all()
+            else:
+                logger.info("This beat (%s) is standby: another beat holds the lease.", self.lease.holder)
         except DatabaseError as exc:
             self._database_failed("reading the schedule at start", exc)
+
+    def _follow_lease(self) -> None:
+        change = self.lease.maintain()
+        if change is Change.ACQUIRED:
+            # Run state comes from the database, never from what this process saw before.
+            self._forget()
+            self.install_default_entries(None)
+            self.update_from_dict(self.app.conf.beat_schedule)
+        elif change is Change.LOST or (not self.lease.is_leader and self._by_id):
+            self._forget()
+
+    def _forget(self) -> None:
+        self._by_id.clear()
+        self._by_name.clear()
+        self._queue.clear()
+        self._pending.clear()
+        self._version = None
 
     def install_default_entries(self, data: Any) -> None:
         """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
@@ -141,22 +169,29 @@ class DatabaseScheduler(Scheduler):
 
     def close(self) -> None:
         self.sync()
-        connections.close_all()
+        with contextlib.suppress(DatabaseError):
+            self.lease.release()
+        _close_connections()
 
     @property
     def info(self) -> str:
         db = connections[self.using].settings_dict
         return (
             f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
-            f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded"
+            f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded\n"
+            f"    . lease -> {self.lease.name!r}, {self.lease.seconds:g}s, held by "
+            f"{'this beat' if self.lease.is_leader else 'another beat (standby)'}"
         )
 
     # -- the loop ----------------------------------------------------------------
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """Apply changes, send what is due; return the seconds until the next tick."""
-        mono = time.monotonic()
         try:
+            self._follow_lease()
+            if not self.lease.is_leader:
+                return min(self.lease.seconds_until_attempt(), float(self.max_interval))
+            mono = time.monotonic()
             if self._version is None or mono >= self._next_reconcile:
                 self._load_all()
             elif mono >= self._next_poll:
@@ -166,13 +201,23 @@ class DatabaseScheduler(Scheduler):
             if due:
                 self._dispatch(due, now)
             self._backoff = 0.0
+        except LeaseLostError as exc:
+            logger.warning("Runs not recorded: %s. Standing by.", exc)
+            self.lease.epoch = None
+            self._forget()
+            return self.lease.seconds_until_attempt()
         except DatabaseError as exc:
             return self._database_failed("ticking", exc)
         self._retry_pending()
         return self._sleep_time(self.clock())
 
     def _sleep_time(self, now: datetime) -> float:
-        waits = [float(self.max_interval), max(self._next_poll - time.monotonic(), 0.0)]
+        waits = [
+            float(self.max_interval),
+            max(self._next_poll - time.monotonic(), 0.0),
+            self.lease.seconds_until_attempt(),
+            max(self.lease.valid_until - time.monotonic(), 0.0),
+        ]
         if self._queue:
             waits.append((self._queue[0][0] - now).total_seconds())
         if self._pending:
@@ -184,11 +229,7 @@ class DatabaseScheduler(Scheduler):
         logger.error(
             "Database error while %s: %s; beat keeps running and retries in %.0fs.", doing, exc, self._backoff
         )
-        for conn in connections.all(initialized_only=True):
-            if conn.in_atomic_block:
-                continue  # not beat's own transaction (a test's, or a caller's): leave it
-            with contextlib.suppress(DatabaseError):
-                conn.close()  # the next query opens a fresh connection
+        _close_connections()
         return self._backoff
 
     # -- loading -----------------------------------------------------------------
@@ -304,7 +345,12 @@ class DatabaseScheduler(Scheduler):
         finished = [entry.model_id for (entry, _), nxt in zip(slots, following, strict=True) if nxt is None]
         try:
             self.stats["statements"] += record_runs(
-                self.Model, [entry.model_id for entry, _slot in slots], finished, now, self.using
+                self.Model,
+                [entry.model_id for entry, _slot in slots],
+                finished,
+                now,
+                self.using,
+                lease=self.lease,
             )
         except DatabaseError:
             for entry, slot in slots:  # still due: they go out once the database is back
@@ -394,3 +440,12 @@ def _configured_clock() -> Callable[[], datetime]:
         clock: Callable[[], datetime] = import_string(path)
         return clock
     return lambda: datetime.now(UTC)
+
+
+def _close_connections() -> None:
+    """Close beat's connections; the next query opens fresh ones."""
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            continue  # not beat's own transaction (a test's, or a caller's): leave it
+        with contextlib.suppress(DatabaseError):
+            conn.close()

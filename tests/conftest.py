@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
+from django_periodic.leadership import Lease
 from django_periodic.schedulers import DatabaseScheduler
 
 
@@ -87,7 +88,12 @@ def make_scheduler(celery_app: Celery, clock: Clock):
     made: list[DatabaseScheduler] = []
 
     def make(**kwargs: Any) -> RecordingScheduler:
+        """A new beat; the ones made before stop first, as in a restart."""
+        for previous in made:
+            previous.close()
         kwargs.setdefault("poll_interval", 0)
+        # A long lease, so lease renewals stay out of the way of what these tests count.
+        kwargs.setdefault("lease", Lease(seconds=3600, renew_every=1800))
         scheduler = RecordingScheduler(app=celery_app, clock=clock, **kwargs)
         made.append(scheduler)
         return scheduler

@@ -50,11 +50,12 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_log(self, text: str, timeout: float = 30.0) -> None:
+    def wait_log(self, *texts: str, timeout: float = 30.0) -> None:
+        """Wait until one of ``texts`` shows in the log; the process exiting first is an error."""
         wait_for(
-            lambda: text in self.log() or self.popen.poll() is not None,
+            lambda: any(t in self.log() for t in texts) or self.popen.poll() is not None,
             timeout,
-            f"{text!r} in the {self.name} log",
+            f"{texts!r} in the {self.name} log",
         )
         assert self.popen.poll() is None, f"{self.name} exited:\n{self.log()[-3000:]}"
 
@@ -125,7 +126,7 @@ class Cluster:
             ],
             env,
         )
-        beat.wait_log("Loaded ")
+        beat.wait_log("Loaded ", "is standby")
         return beat
 
     def _start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Process:

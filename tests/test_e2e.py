@@ -10,6 +10,7 @@ import json
 import signal
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -122,23 +123,27 @@ def _quiet(name, seconds):
 
 
 def test_crontab_in_a_non_utc_zone_fires_at_its_local_minute(broker_url, tmp_path):
-    # Shift beat's clock so a minute boundary comes in about three seconds.
+    # Beat's clock is shifted so its next minute boundary comes within seconds; the
+    # crontab is created once beat runs, for that boundary read in Asia/Kolkata.
+    kolkata = ZoneInfo("Asia/Kolkata")
     real = datetime.now(UTC)
-    boundary = (real + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    offset = (boundary - real).total_seconds() - 3.0
-    shifted_boundary = real + timedelta(seconds=offset + 3.0)
-    local = shifted_boundary.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
-    cron = CrontabSchedule.objects.create(
-        minute=str(local.minute), hour=str(local.hour), timezone="Asia/Kolkata"
-    )
-    PeriodicTask.objects.create(name="kolkata", task=RECORD, crontab=cron)
+    offset = (real.replace(second=0, microsecond=0) + timedelta(minutes=1) - real).total_seconds() - 20
     cluster = Cluster(broker_url, tmp_path, {"TESTPROJECT_CLOCK_OFFSET": str(offset)})
     try:
         cluster.start_worker()
         cluster.start_beat()
-        wait_for(lambda: runs("kolkata").exists(), timeout=20, what="the crontab run")
+        shifted_now = datetime.now(UTC) + timedelta(seconds=offset)
+        boundary = shifted_now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if (boundary - shifted_now).total_seconds() < 3:
+            boundary += timedelta(minutes=1)
+        local = boundary.astimezone(kolkata)
+        cron = CrontabSchedule.objects.create(
+            minute=str(local.minute), hour=str(local.hour), timezone="Asia/Kolkata"
+        )
+        PeriodicTask.objects.create(name="kolkata", task=RECORD, crontab=cron)
+        wait_for(lambda: runs("kolkata").exists(), timeout=90, what="the crontab run")
         task = PeriodicTask.objects.get(name="kolkata")
-        assert abs((task.last_run_at - shifted_boundary).total_seconds()) < 2
+        assert abs((task.last_run_at - boundary).total_seconds()) < 2
         assert runs("kolkata").count() == 1
     finally:
         cluster.stop_all()

@@ -6,6 +6,7 @@ that the admin would refuse and that beat would later have to drop.
 """
 
 from ..changes import PeriodicTaskDeletion, PeriodicTasks
+from .lease import BeatLease
 from .schedule import (
     DAYS,
     HOURS,
@@ -34,6 +35,7 @@ __all__ = [
     "SECONDS",
     "SINGULAR_PERIODS",
     "SOLAR_SCHEDULES",
+    "BeatLease",
     "ClockedSchedule",
     "CrontabSchedule",
     "IntervalSchedule",
