@@ -9,7 +9,7 @@ from typing import Any
 from celery.beat import ScheduleEntry
 
 from .dispatch import task_options
-from .planning import RunState, first_run, run_after
+from .planning import first_run, is_missed, jitter, run_after
 
 
 class EntryError(ValueError):
@@ -46,14 +46,18 @@ class ModelEntry(ScheduleEntry):
         self.model_id = model.pk
         self.version = model.version
         self.one_off = model.one_off
-        self.state = RunState(
-            last_run_at=model.last_run_at,
-            start_time=model.start_time,
-            expires=model.expires,
-            anchor=model.date_changed,
-            starting_deadline=starting_deadline,
-        )
+        self.jitter_seconds = model.jitter_seconds
+        self.state = model.run_state(starting_deadline)
+        #: the scheduled time of the next run (its identity) ...
         self.next_run_at: datetime | None = None
+
+    def due_at(self, slot: datetime) -> datetime:
+        """... and when it goes out: the slot plus the task's jitter for that run."""
+        return slot + jitter(self.model_id, slot, self.jitter_seconds)
+
+    def is_missed(self, slot: datetime, now: datetime) -> bool:
+        """Whether the run of ``slot`` is too late to send under the task's policy."""
+        return is_missed(self.schedule, self.state, slot, now)
 
     def plan(self, now: datetime) -> datetime | None:
         """Set and return the next run, from the run state read from the database."""

@@ -6,6 +6,8 @@ No database and no clock: callers pass ``now``. Beat, the admin preview and the
 
 from __future__ import annotations
 
+import hashlib
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +44,16 @@ def next_run(schedule: Any, after: datetime) -> datetime | None:
     raise TypeError(f"unknown schedule type {type(schedule).__name__}")
 
 
+#: What to do with runs that fell due while beat could not send (beat or the
+#: database was down) and are later than the task's grace period.
+MISSED_ONCE = "once"  # they collapse into one catch-up run (Celery's behaviour)
+MISSED_SKIP = "skip"  # none of them runs; the task goes on at its next slot
+MISSED_ALL = "all"  # each runs, oldest first, up to a limit (the most recent ones)
+
+#: How many missed slots "all" looks at, at most, to find the ones to run.
+_MAX_MISSED_WALK = 100_000
+
+
 @dataclass(frozen=True)
 class RunState:
     """What the plan needs to know of a task besides its schedule."""
@@ -52,33 +64,67 @@ class RunState:
     #: when the task was created or last changed: an interval's first run is one
     #: interval after it
     anchor: datetime | None = None
-    #: Celery's ``beat_cron_starting_deadline``: a missed run older than this many
-    #: seconds is skipped rather than caught up
+    #: Celery's ``beat_cron_starting_deadline``: for crontabs with the default
+    #: policy, a missed run older than this many seconds is skipped
     starting_deadline: float | None = None
+    #: the missed-run policy: MISSED_ONCE, MISSED_SKIP or MISSED_ALL
+    missed: str = MISSED_ONCE
+    #: with MISSED_ALL, how many missed runs are sent at most
+    missed_limit: int = 10
+    #: how late (seconds) a run may go out and still count as on time
+    grace: float | None = None
 
 
 def _is_interval(schedule: Any) -> bool:
     return type(schedule) is celery_schedules.schedule
 
 
+def _policy(schedule: Any, state: RunState) -> tuple[str, timedelta]:
+    """The missed-run policy in force and its grace period."""
+    if state.grace is not None:
+        return state.missed, timedelta(seconds=state.grace)
+    if state.missed == MISSED_ONCE and state.starting_deadline is not None and not _is_interval(schedule):
+        return MISSED_SKIP, timedelta(seconds=state.starting_deadline)
+    return state.missed, timedelta(0)
+
+
+def is_missed(schedule: Any, state: RunState, slot: datetime, now: datetime) -> bool:
+    """Whether the run of ``slot`` is too late to send under the task's policy."""
+    policy, grace = _policy(schedule, state)
+    return policy == MISSED_SKIP and slot < to_utc(now) - grace
+
+
+def _catch_up(schedule: Any, state: RunState, planned: datetime | None, now: datetime) -> datetime | None:
+    """Apply the missed-run policy to ``planned``, the first slot not yet run."""
+    if planned is None or planned >= now:
+        return planned
+    policy, grace = _policy(schedule, state)
+    if planned >= now - grace or policy == MISSED_ONCE:
+        return planned  # due now: on time, or the one catch-up run
+    if policy == MISSED_SKIP:
+        return next_run(schedule, now)
+    recent: deque[datetime] = deque(maxlen=max(state.missed_limit, 1))
+    slot: datetime | None = planned
+    for _ in range(_MAX_MISSED_WALK):
+        if slot is None or slot > now:
+            break
+        recent.append(slot)
+        slot = next_run(schedule, slot)
+    return recent[0] if recent else slot
+
+
 def first_run(schedule: Any, state: RunState, now: datetime) -> datetime | None:
     """The next run for a task as loaded from the database (beat start or an edit).
 
-    A run missed while beat was away runs once (Celery's catch-up), unless it is
-    older than ``starting_deadline``. None means the task will not run again.
+    Runs missed while beat was away follow the task's policy (one catch-up run by
+    default, as Celery does). None means the task will not run again.
     """
     now = to_utc(now)
     start = to_utc(state.start_time) if state.start_time else None
     if isinstance(schedule, clocked):
         planned = None if state.last_run_at else schedule.clocked_time
     elif state.last_run_at is not None:
-        planned = next_run(schedule, state.last_run_at)
-        if (
-            planned is not None
-            and state.starting_deadline is not None
-            and planned < now - timedelta(seconds=state.starting_deadline)
-        ):
-            planned = next_run(schedule, now)
+        planned = _catch_up(schedule, state, next_run(schedule, state.last_run_at), now)
     elif _is_interval(schedule):
         planned = start if start else to_utc(state.anchor or now) + schedule.run_every
     else:
@@ -87,12 +133,20 @@ def first_run(schedule: Any, state: RunState, now: datetime) -> datetime | None:
 
 
 def run_after(schedule: Any, slot: datetime, now: datetime, state: RunState) -> datetime | None:
-    """The run that follows the run of ``slot`` sent at ``now``; missed slots are skipped."""
+    """The run that follows the run of ``slot`` sent at ``now``.
+
+    Slots that passed meanwhile are skipped, except under MISSED_ALL, which sends
+    each of them (up to its limit).
+    """
     if isinstance(schedule, clocked):
         return None
+    now = to_utc(now)
     planned = next_run(schedule, slot)
-    if planned is not None and planned <= to_utc(now):
-        planned = next_run(schedule, now)
+    if planned is not None and planned <= now:
+        policy, _grace = _policy(schedule, state)
+        planned = (
+            _catch_up(schedule, state, planned, now) if policy == MISSED_ALL else next_run(schedule, now)
+        )
     start = to_utc(state.start_time) if state.start_time else None
     return _bounded(schedule, planned, start, state.expires)
 
@@ -105,6 +159,19 @@ def _bounded(
     if planned is not None and expires is not None and planned > to_utc(expires):
         return None
     return planned
+
+
+def jitter(task_pk: Any, slot: datetime, max_seconds: float | None) -> timedelta:
+    """A delay in ``[0, max_seconds)`` that is the same for the same run identity.
+
+    Spreads runs that share a slot (10,000 tasks at minute 0) without making any
+    one of them move between beats or restarts.
+    """
+    if not max_seconds:
+        return timedelta(0)
+    digest = hashlib.sha256(f"{task_pk}@{slot.isoformat()}".encode()).digest()
+    fraction = int.from_bytes(digest[:8], "big") / 2**64
+    return timedelta(seconds=fraction * max_seconds)
 
 
 def upcoming_runs(schedule: Any, state: RunState, now: datetime, count: int) -> list[datetime]:

@@ -9,6 +9,8 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import F
 
+from .utils import to_db
+
 #: Rows per statement; keeps every backend far below its bound-parameter limit.
 BATCH = 1000
 
@@ -54,7 +56,7 @@ def record_runs(
             rows = rows.filter(lease.fence())
         for chunk, extra in batches:
             rows.filter(pk__in=chunk).update(
-                last_run_at=now, total_run_count=F("total_run_count") + 1, **extra
+                last_run_at=to_db(now), total_run_count=F("total_run_count") + 1, **extra
             )
     return len(batches) + (1 if lease is not None else 0)
 

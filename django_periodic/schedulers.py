@@ -79,7 +79,8 @@ class DatabaseScheduler(Scheduler):
         self.using = "default"
         self._by_id: dict[Any, ModelEntry] = {}
         self._by_name: dict[str, ModelEntry] = {}
-        self._queue: list[tuple[datetime, int, ModelEntry]] = []
+        #: (due at, tie-breaker, entry, slot): due at is the slot plus the task's jitter
+        self._queue: list[tuple[datetime, int, ModelEntry, datetime]] = []
         self._seq = itertools.count()
         self._version: int | None = None
         self._next_poll = 0.0
@@ -317,10 +318,13 @@ class DatabaseScheduler(Scheduler):
         if expired:
             disable(self.Model, expired, self.using)
 
-    def _add(self, entry: ModelEntry, when: datetime) -> None:
+    def _add(self, entry: ModelEntry, slot: datetime) -> None:
         self._by_id[entry.model_id] = entry
         self._by_name[entry.name] = entry
-        heapq.heappush(self._queue, (when, next(self._seq), entry))
+        self._push(entry, slot)
+
+    def _push(self, entry: ModelEntry, slot: datetime) -> None:
+        heapq.heappush(self._queue, (entry.due_at(slot), next(self._seq), entry, slot))
 
     def _drop(self, task_id: Any) -> None:
         entry = self._by_id.pop(task_id, None)
@@ -335,12 +339,29 @@ class DatabaseScheduler(Scheduler):
         due = []
         queue = self._queue
         while queue and queue[0][0] <= now:
-            when, _seq, entry = heapq.heappop(queue)
-            if self._by_id.get(entry.model_id) is entry and entry.next_run_at == when:
-                due.append((entry, when))
+            _due_at, _seq, entry, slot = heapq.heappop(queue)
+            if self._by_id.get(entry.model_id) is entry and entry.next_run_at == slot:
+                due.append((entry, slot))
         return due
 
-    def _dispatch(self, slots: list[tuple[ModelEntry, datetime]], now: datetime) -> None:
+    def _dispatch(self, due: list[tuple[ModelEntry, datetime]], now: datetime) -> None:
+        slots = []
+        for entry, slot in due:
+            if entry.is_missed(slot, now):
+                # the task's policy skips runs this late (beat could not send in time)
+                entry.next_run_at = entry.following(slot, now)
+                logger.warning(
+                    "Run of %s at %s skipped: %.0fs late, past its grace period.",
+                    entry.name,
+                    slot.isoformat(),
+                    (now - slot).total_seconds(),
+                )
+                if entry.next_run_at is not None:
+                    self._push(entry, entry.next_run_at)
+            else:
+                slots.append((entry, slot))
+        if not slots:
+            return
         following = [entry.following(slot, now) for entry, slot in slots]
         finished = [entry.model_id for (entry, _), nxt in zip(slots, following, strict=True) if nxt is None]
         try:
@@ -354,7 +375,7 @@ class DatabaseScheduler(Scheduler):
             )
         except DatabaseError:
             for entry, slot in slots:  # still due: they go out once the database is back
-                heapq.heappush(self._queue, (slot, next(self._seq), entry))
+                self._push(entry, slot)
             raise
         self._send_all(slots)
         for (entry, _slot), nxt in zip(slots, following, strict=True):
@@ -362,7 +383,7 @@ class DatabaseScheduler(Scheduler):
             if nxt is None:
                 self._drop(entry.model_id)
             else:
-                heapq.heappush(self._queue, (nxt, next(self._seq), entry))
+                self._push(entry, nxt)
 
     def _send_all(self, slots: list[tuple[ModelEntry, datetime]]) -> None:
         broker_down = False

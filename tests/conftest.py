@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from celery import Celery
+from hypothesis import settings
 
 from django_periodic.leadership import Lease
 from django_periodic.schedulers import DatabaseScheduler
@@ -107,3 +109,9 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# Hypothesis: a quick default for developers; CI selects "oracle" (10,000 cases) once per run.
+settings.register_profile("default", max_examples=300, deadline=None)
+settings.register_profile("oracle", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -197,3 +197,15 @@ def test_saving_a_stale_instance_keeps_run_state_written_meanwhile(interval):
     opened.save()
     task.refresh_from_db()
     assert (task.description, task.last_run_at, task.total_run_count) == ("edited", ran, 3)
+
+
+def test_solar_without_the_extra_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ephem", None)  # as if ephem were not installed
+    row = SolarSchedule(event="sunrise", latitude=1, longitude=2)
+    with pytest.raises(ValidationError) as info:
+        row.full_clean()
+    assert "pip install 'django-periodic[solar]'" in info.value.messages[0]
+    with pytest.raises(ImportError, match="solar"):
+        row.schedule  # noqa: B018

@@ -334,3 +334,71 @@ def test_sleep_is_bounded_by_next_due_and_poll(make_scheduler, clock, every_10s)
     clock.now = task.date_changed + timedelta(seconds=7)
     scheduler = make_scheduler(poll_interval=100)
     assert scheduler.tick() == pytest.approx(3.0, abs=0.01)
+
+
+def test_skip_policy_drops_runs_that_became_too_late(make_scheduler, clock):
+    cron = CrontabSchedule.objects.create(minute="*", timezone="UTC")
+    PeriodicTask.objects.create(
+        name="c", task="tests.registered", crontab=cron, missed_runs="skip", grace_seconds=30
+    )
+    scheduler = make_scheduler()
+    scheduler.tick()
+    clock.advance(minutes=5)  # beat could not tick for five minutes (a database outage)
+    scheduler.tick()
+    assert scheduler.sent == []
+    assert scheduler.schedule["c"].next_run_at == clock.now + timedelta(minutes=1)
+    clock.advance(minutes=1, seconds=10)
+    scheduler.tick()
+    assert scheduler.names() == ["c"]
+
+
+def test_jitter_delays_the_send_but_not_the_identity(make_scheduler, clock):
+    from django_periodic.planning import jitter
+
+    cron = CrontabSchedule.objects.create(minute="0", hour="13", timezone="UTC")
+    task = PeriodicTask.objects.create(name="j", task="tests.registered", crontab=cron, jitter_seconds=600)
+    slot = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
+    delay = jitter(task.pk, slot, 600)
+    scheduler = make_scheduler()
+    clock.now = slot + delay - timedelta(seconds=1)
+    scheduler.tick()
+    assert scheduler.sent == []
+    clock.now = slot + delay
+    scheduler.tick()
+    assert scheduler.sent[0]["id"] == run_task_id(task.pk, slot)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_use_tz_false_keeps_times_right(make_scheduler, clock, settings):
+    settings.USE_TZ = False
+    settings.TIME_ZONE = "America/New_York"
+    interval = IntervalSchedule.objects.create(every=10, period="seconds")
+    task = PeriodicTask.objects.create(name="naive", task="tests.registered", interval=interval)
+    assert task.date_changed.tzinfo is None  # Django's naive local time
+    from django.utils import timezone
+
+    created = timezone.make_aware(task.date_changed, timezone.get_default_timezone())
+    clock.now = created.astimezone(UTC) + timedelta(seconds=10)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.names() == ["naive"]
+    stored = PeriodicTask.objects.get()
+    assert stored.last_run_at == timezone.make_naive(clock.now, timezone.get_default_timezone())
+    scheduler.tick()
+    clock.advance(seconds=10)
+    scheduler.tick()
+    assert scheduler.names() == ["naive", "naive"]
+
+
+def test_solar_row_without_the_extra_is_marked_not_dropped(make_scheduler, monkeypatch, every_10s):
+    import sys
+
+    from django_periodic.models import SolarSchedule
+
+    solar = SolarSchedule.objects.create(event="sunset", latitude=10, longitude=20)
+    PeriodicTask.objects.create(name="sun", task="tests.registered", solar=solar)
+    interval_task(every_10s, name="other")
+    monkeypatch.setitem(sys.modules, "ephem", None)
+    scheduler = make_scheduler()
+    assert list(scheduler.schedule) == ["other"]
+    assert "pip install 'django-periodic[solar]'" in row("sun").load_error

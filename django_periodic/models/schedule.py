@@ -63,6 +63,16 @@ def crontab_schedule_celery_timezone() -> str:
     return name if name in zoneinfo.available_timezones() else "UTC"
 
 
+def require_solar() -> None:
+    """Raise a clear ImportError when ephem (the ``solar`` extra) is missing."""
+    try:
+        import ephem  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "solar schedules need the 'solar' extra (ephem): pip install 'django-periodic[solar]'"
+        ) from exc
+
+
 class ScheduleModel(models.Model):
     """Shared behaviour of the four schedule tables."""
 
@@ -165,7 +175,17 @@ class SolarSchedule(ScheduleModel):
 
     @property
     def schedule(self) -> celery_schedules.solar:
+        require_solar()
         return celery_schedules.solar(self.event, float(self.latitude), float(self.longitude))
+
+    def clean(self) -> None:
+        try:
+            require_solar()
+        except ImportError as exc:
+            raise ValidationError(
+                _("Solar schedules need the 'solar' extra: pip install 'django-periodic[solar]'."),
+                code="solar_missing",
+            ) from exc
 
     @classmethod
     def from_schedule(cls, schedule: celery_schedules.solar) -> SolarSchedule:

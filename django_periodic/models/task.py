@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ..changes import PeriodicTasks
 from ..fields import JSONDictField, JSONListField
+from ..planning import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcoming_runs
 from ..querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from ..utils import from_db
 from .schedule import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
+
+MISSED_RUNS_CHOICES = [
+    (MISSED_ONCE, _("Run once")),
+    (MISSED_SKIP, _("Skip them")),
+    (MISSED_ALL, _("Run each missed run")),
+]
 
 
 class PeriodicTask(models.Model):
@@ -185,6 +194,37 @@ class PeriodicTask(models.Model):
         help_text=_("Detailed description about the details of this Periodic Task"),
     )
     # Beyond django-celery-beat:
+    missed_runs = models.CharField(
+        _("Missed runs"),
+        max_length=8,
+        choices=MISSED_RUNS_CHOICES,
+        default=MISSED_ONCE,
+        help_text=_(
+            "What to do with runs that fell due while beat could not send them and are later "
+            "than the grace period: run once, skip them, or run each (up to the limit)."
+        ),
+    )
+    missed_runs_limit = models.PositiveSmallIntegerField(
+        _("Missed runs limit"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("With 'run each missed run': how many of the most recent ones run at most."),
+    )
+    grace_seconds = models.PositiveIntegerField(
+        _("Grace period (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_("How late a run may still go out as an ordinary run. Empty: no grace."),
+    )
+    jitter_seconds = models.PositiveIntegerField(
+        _("Jitter (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Delay each run by up to this many seconds, the same delay for the same run, "
+            "to spread tasks that share a time."
+        ),
+    )
     defined_in_code = models.BooleanField(
         _("Defined in code"),
         default=False,
@@ -369,6 +409,23 @@ class PeriodicTask(models.Model):
             if getattr(self, f"{name}_id") is not None:
                 return name
         return None
+
+    def run_state(self, starting_deadline: float | None = None) -> RunState:
+        """What the time math needs of this row besides its schedule (aware UTC times)."""
+        return RunState(
+            last_run_at=from_db(self.last_run_at),
+            start_time=from_db(self.start_time),
+            expires=from_db(self.expires),
+            anchor=from_db(self.date_changed),
+            starting_deadline=starting_deadline,
+            missed=self.missed_runs,
+            missed_limit=self.missed_runs_limit,
+            grace=self.grace_seconds,
+        )
+
+    def upcoming_runs(self, now: datetime, count: int = 5) -> list[datetime]:
+        """The next ``count`` run times after ``now`` (aware UTC), as beat would send them."""
+        return upcoming_runs(self.schedule, self.run_state(), now, count)
 
     @property
     def expires_(self) -> Any:

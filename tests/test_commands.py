@@ -1,0 +1,54 @@
+"""``manage.py periodic_tasks``: next runs and the current leader."""
+
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from django_periodic.leadership import Lease
+from django_periodic.models import CrontabSchedule, PeriodicTask, SolarSchedule
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = StringIO()
+    call_command("periodic_tasks", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_next_runs_across_a_dst_gap():
+    cron = CrontabSchedule.objects.create(minute="30", hour="2", timezone="Europe/Berlin")
+    PeriodicTask.objects.create(name="nightly", task="t", crontab=cron)
+    out = run("next", "--task", "nightly", "-n", "3", "--after", "2027-03-27T12:00:00+00:00")
+    assert out.splitlines()[1:] == [
+        "  2027-03-28T01:00:00+00:00  2027-03-28T03:00:00+02:00",
+        "  2027-03-29T00:30:00+00:00  2027-03-29T02:30:00+02:00",
+        "  2027-03-30T00:30:00+00:00  2027-03-30T02:30:00+02:00",
+    ]
+
+
+def test_next_for_an_unknown_task_or_bad_instant_says_so():
+    with pytest.raises(CommandError, match="No periodic task is named 'nope'"):
+        run("next", "--task", "nope")
+    cron = CrontabSchedule.objects.create()
+    PeriodicTask.objects.create(name="x", task="t", crontab=cron)
+    with pytest.raises(CommandError, match="ISO 8601"):
+        run("next", "--task", "x", "--after", "tomorrow")
+
+
+def test_next_for_a_solar_task():
+    solar = SolarSchedule.objects.create(event="sunrise", latitude=52.52, longitude=13.405)
+    PeriodicTask.objects.create(name="sunrise", task="t", solar=solar)
+    out = run("next", "--task", "sunrise", "-n", "2", "--after", "2026-06-01T12:00:00+00:00")
+    first = datetime.fromisoformat(out.splitlines()[1].strip())
+    assert datetime(2026, 6, 2, 2, 40, tzinfo=UTC) < first < datetime(2026, 6, 2, 2, 50, tzinfo=UTC)
+
+
+def test_leader_shows_holder_epoch_and_since():
+    assert "No beat has taken the lease yet." in run("leader")
+    lease = Lease()
+    lease.maintain()
+    out = run("leader")
+    assert f"default: {lease.holder}, epoch 1, leader since" in out and "valid until" in out
