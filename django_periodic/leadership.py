@@ -147,7 +147,7 @@ class Lease:
     def _acquire(self) -> bool:
         rows = BeatLease.objects.using(self.using).filter(name=self.name)
         with transaction.atomic(using=self.using):
-            taken = rows.filter(Q(expires_at__isnull=True) | Q(expires_at__lt=self.db_now())).update(
+            taken = rows.filter(Q(expires_at__isnull=True) | Q(expires_at__lte=self.db_now())).update(
                 holder=self.holder,
                 token=self.token,
                 epoch=F("epoch") + 1,

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import schedules as celery_schedules
@@ -32,6 +32,7 @@ from .entries import EntryError, ModelEntry
 from .leadership import Change, Lease
 from .models import PeriodicTask
 from .runstate import LeaseLostError, disable, record_runs, set_load_errors
+from .utils import configured_clock
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
@@ -68,7 +69,7 @@ class DatabaseScheduler(Scheduler):
         lease: Lease | None = None,
         **kwargs: Any,
     ) -> None:
-        self.clock = clock or _configured_clock()
+        self.clock = clock or configured_clock()
         self.lease = lease or Lease(
             app_settings.LEASE_NAME,
             seconds=app_settings.LEASE_SECONDS,
@@ -450,17 +451,6 @@ class DatabaseScheduler(Scheduler):
                 for rest in ready[index:]:
                     self._defer(rest.entry, rest.slot, rest.run_id, rest.attempts + 1)
                 return
-
-
-def _configured_clock() -> Callable[[], datetime]:
-    """The clock beat reads: ``DJANGO_PERIODIC["CLOCK"]`` (a dotted path) or UTC now."""
-    path = app_settings.CLOCK
-    if path:
-        from django.utils.module_loading import import_string
-
-        clock: Callable[[], datetime] = import_string(path)
-        return clock
-    return lambda: datetime.now(UTC)
 
 
 def _close_connections() -> None:

@@ -7,11 +7,13 @@ at the boundary, so beat, the admin and the time math behave the same either way
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 #: Seconds to wait before looking again at a schedule that will never run.
 NEVER_CHECK_TIMEOUT = 100_000_000
@@ -31,6 +33,21 @@ def to_db(value: datetime | None) -> datetime | None:
     if value is None or settings.USE_TZ:
         return value
     return timezone.make_naive(value, timezone.get_default_timezone())
+
+
+def configured_clock() -> Callable[[], datetime]:
+    """The clock beat and the admin preview read: ``DJANGO_PERIODIC["CLOCK"]`` or UTC now."""
+    from .conf import app_settings
+
+    if app_settings.CLOCK:
+        clock: Callable[[], datetime] = import_string(app_settings.CLOCK)
+        return clock
+    return aware_now
+
+
+def current_time() -> datetime:
+    """Now, by :func:`configured_clock`."""
+    return configured_clock()()
 
 
 def make_aware(value: datetime) -> datetime:

@@ -133,7 +133,9 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 DJANGO_PERIODIC = {
     "POLL_INTERVAL": float(os.environ.get("DJANGO_PERIODIC_POLL_INTERVAL", "0.5")),
     # Only the tests set TESTPROJECT_CLOCK_OFFSET, to move beat's clock.
-    "CLOCK": "testproject.clock.now" if os.environ.get("TESTPROJECT_CLOCK_OFFSET") else None,
+    "CLOCK": "testproject.clock.now"
+    if os.environ.get("TESTPROJECT_CLOCK_OFFSET") or os.environ.get("TESTPROJECT_CLOCK_START")
+    else None,
 }
 
 # Schedules defined in code, given as JSON by tests: {"name": {"task": ..., "schedule": seconds, ...}}

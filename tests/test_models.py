@@ -209,3 +209,14 @@ def test_solar_without_the_extra_says_how_to_install_it(monkeypatch):
     assert "pip install 'django-periodic[solar]'" in info.value.messages[0]
     with pytest.raises(ImportError, match="solar"):
         row.schedule  # noqa: B018
+
+
+def test_deferred_run_state_loads_and_saves_without_touching_it(interval):
+    task = PeriodicTask.objects.create(name="x", task="t", interval=interval)
+    PeriodicTask._base_manager.filter(pk=task.pk).update(total_run_count=4)
+    partial = PeriodicTask.objects.only("name", "description").get(pk=task.pk)
+    partial.description = "only this"
+    partial.save()
+    task.refresh_from_db()
+    assert (task.description, task.total_run_count) == ("only this", 4)
+    assert PeriodicTask.objects.defer("last_run_at").get(pk=task.pk).total_run_count == 4

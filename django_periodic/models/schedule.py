@@ -347,7 +347,8 @@ class CrontabSchedule(ScheduleModel):
         try:
             CronSpec.parse(self.minute, self.hour, self.day_of_week, self.day_of_month, self.month_of_year)
         except CronFieldError as exc:
-            raise ValidationError({exc.field: validators.cron_error(exc)}) from exc
+            if exc.code == "impossible_date":  # the one error no single field's validator sees
+                raise ValidationError({exc.field: validators.cron_error(exc)}) from exc
 
     @property
     def expression(self) -> str:

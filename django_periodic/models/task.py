@@ -366,7 +366,9 @@ class PeriodicTask(models.Model):
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> PeriodicTask:
         instance = super().from_db(db, field_names, values, **kwargs)
-        instance._loaded_run_state = (instance.last_run_at, instance.total_run_count)
+        loaded = instance.__dict__  # deferred fields are absent: reading them would query
+        if "last_run_at" in loaded and "total_run_count" in loaded:
+            instance._loaded_run_state = (loaded["last_run_at"], loaded["total_run_count"])
         return instance
 
     def _fields_to_write(self) -> set[str] | None:
