@@ -22,7 +22,7 @@ from celery import schedules as celery_schedules
 from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
-from kombu.exceptions import OperationalError as BrokerError
+from kombu.exceptions import EncodeError
 
 from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .codeschedule import sync_code_schedule
@@ -37,6 +37,10 @@ from .utils import configured_clock
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
 logger = logging.getLogger("django_periodic.beat")
+
+#: Errors that no retry can mend (a message that cannot be encoded, bad options);
+#: anything else a send raises is taken for a broker problem and retried.
+UNSENDABLE = (EncodeError, TypeError, ValueError)
 
 DEFAULT_MAX_INTERVAL = 5  # seconds; beat never sleeps longer than this
 SCHEDULE_SYNC_MAX_INTERVAL = 300  # kept for django-celery-beat compatibility
@@ -88,6 +92,7 @@ class DatabaseScheduler(Scheduler):
         self._next_reconcile = 0.0
         self._backoff = 0.0
         self._pending: list[_PendingSend] = []
+        self._closed = False
         self.stats = {"sent": 0, "statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
         super().__init__(*args, **kwargs)
         if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
@@ -161,15 +166,28 @@ class DatabaseScheduler(Scheduler):
         return list(self.enabled_models_qs())
 
     def sync(self) -> None:
-        """Nothing to flush: run state is written as runs are sent."""
+        """Run state is written as runs are sent; only runs the broker refused are left.
+
+        They get one more try now (beat is stopping); those that still fail are
+        named in the log, since no other beat will send them.
+        """
+        if not self._pending:
+            return
+        for pending in self._pending:
+            pending.retry_at = 0.0
+        self._retry_pending()
         if self._pending:
             logger.warning(
                 "%d recorded run(s) could not be sent before shutdown: %s",
                 len(self._pending),
-                ", ".join(p.entry.name for p in self._pending),
+                ", ".join(f"{p.entry.name} ({p.run_id})" for p in self._pending),
             )
+            self._pending.clear()
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self.sync()
         with contextlib.suppress(DatabaseError):
             self.lease.release()
@@ -387,25 +405,29 @@ class DatabaseScheduler(Scheduler):
                 self._push(entry, nxt)
 
     def _send_all(self, slots: list[tuple[ModelEntry, datetime]]) -> None:
-        broker_down = False
-        with self.app.producer_or_acquire() as producer:
-            for entry, slot in slots:
-                run_id = run_task_id(entry.model_id, slot)
-                if broker_down:
-                    self._defer(entry, slot, run_id)
-                    continue
-                logger.info(
-                    "Sending due task %s (%s) for %s, id %s", entry.name, entry.task, slot.isoformat(), run_id
-                )
-                try:
-                    self.send_run(entry, run_id, producer)
-                    self.stats["sent"] += 1
-                except (BrokerError, OSError, ConnectionError) as exc:
-                    logger.error("Broker error sending %s: %s; will retry.", entry.name, exc)
-                    broker_down = True
-                    self._defer(entry, slot, run_id)
-                except Exception as exc:  # a message that can never be sent (bad option ...)
-                    logger.exception("Task %s could not be sent and is skipped: %s", entry.name, exc)
+        """Send recorded runs; on a broker error keep the rest for retry with back-off."""
+        pending = list(slots)
+        try:
+            with self.app.producer_or_acquire() as producer:
+                while pending:
+                    entry, slot = pending[0]
+                    run_id = run_task_id(entry.model_id, slot)
+                    logger.info(
+                        "Sending due task %s (%s) for %s, id %s",
+                        entry.name, entry.task, slot.isoformat(), run_id,
+                    )  # fmt: skip
+                    try:
+                        self.send_run(entry, run_id, producer)
+                        self.stats["sent"] += 1
+                    except UNSENDABLE as exc:
+                        logger.exception(
+                            "Run %s of %s can never be sent, dropped: %s", run_id, entry.name, exc
+                        )
+                    pending.pop(0)
+        except Exception as exc:  # the broker (connection, channel, publish): retry later
+            logger.error("Broker error: %s; %d run(s) kept for retry, beat keeps running.", exc, len(pending))
+            for entry, slot in pending:
+                self._defer(entry, slot, run_task_id(entry.model_id, slot))
 
     def send_run(self, entry: ModelEntry, run_id: str, producer: Any) -> Any:
         """Publish one run (override to send elsewhere, or to count in a benchmark)."""
@@ -446,6 +468,9 @@ class DatabaseScheduler(Scheduler):
                     pending.run_id,
                     pending.attempts,
                 )
+            except UNSENDABLE as exc:
+                logger.exception("Run %s of %s can never be sent, dropped: %s", pending.run_id,
+                                 pending.entry.name, exc)  # fmt: skip
             except Exception as exc:
                 logger.error("Broker still failing for %s: %s", pending.entry.name, exc)
                 for rest in ready[index:]:

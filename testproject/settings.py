@@ -90,7 +90,7 @@ elif _engine == "sqlite":
             "NAME": _sqlite_name,
             # Beat, workers and the web process share the file: wait for locks.
             "OPTIONS": {
-                "timeout": 20,
+                "timeout": float(os.environ.get("DJANGO_PERIODIC_SQLITE_TIMEOUT", "20")),
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL;",
             },
@@ -120,6 +120,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
+    # RabbitMQ: wait for the broker's confirmation of each publish, so a message lost
+    # on a dying connection raises (and beat retries it) instead of vanishing.
+    else {"confirm_publish": True}
+    if CELERY_BROKER_URL.startswith("amqp")
     else {}
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

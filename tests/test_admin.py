@@ -523,3 +523,22 @@ def test_deleting_a_schedule_names_its_tasks_first(admin_client, every_10s):
     assert "Import feed" in page and "All of the following related items will be deleted" in page
     admin_client.post(url, {"post": "yes"})
     assert not PeriodicTask.objects.exists()
+
+
+def test_interval_autocomplete_reads_like_the_schedule(admin_client):
+    from django_periodic.models import IntervalSchedule
+
+    IntervalSchedule.objects.create(every=10, period="seconds")
+    IntervalSchedule.objects.create(every=10, period="minutes")
+    IntervalSchedule.objects.create(every=1, period="hours")
+
+    def found(term):
+        response = admin_client.get(reverse("admin:autocomplete"), {
+            "term": term, "app_label": "django_periodic", "model_name": "periodictask",
+            "field_name": "interval"})  # fmt: skip
+        return sorted(result["text"] for result in response.json()["results"])
+
+    assert found("every 10 seconds") == ["every 10 seconds"]
+    assert found("10 sec") == ["every 10 seconds"]
+    assert found("10") == ["every 10 minutes", "every 10 seconds"]
+    assert found("hour") == ["every 1 hour"]

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("DJANGO_PERIODIC_DB", "sqlite") != "sqlite",
         reason="the demo always runs on SQLite; the SQLite environments run it",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
 from testproject.models import TaskRun
 
-from .processes import Cluster, wait_for
+from .processes import CELERY, Cluster, wait_for
 from .services import BROKERS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -160,3 +160,19 @@ def test_sigterm_stops_beat_quickly_with_state_written(cluster):
     assert (datetime.now(UTC) - started).total_seconds() < 1.5
     sent = beat.log().count("Sending due task tick ")
     assert PeriodicTask.objects.get(name="tick").total_run_count == sent
+
+
+def test_worker_with_embedded_beat(broker_url, tmp_path):
+    every_second = IntervalSchedule.objects.create(every=1, period="seconds")
+    PeriodicTask.objects.create(name="embedded", task=RECORD, interval=every_second)
+    cluster = Cluster(broker_url, tmp_path)
+    worker = cluster._start("worker-embedded", [
+        *CELERY, "worker", "-B", "--scheduler", "django", "-P", "solo", "-Q", cluster.queue,
+        "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
+        "-n", f"{cluster.queue}@%h", "--schedule", str(tmp_path / "beat-schedule"),
+    ])  # fmt: skip
+    try:
+        wait_for(lambda: runs("embedded").count() >= 2, timeout=30, what="runs from the embedded beat")
+    finally:
+        cluster.stop_all()
+    assert "is now the leader" in worker.log()

@@ -19,7 +19,7 @@ from testproject.models import TaskRun
 from .processes import Cluster, wait_for
 from .services import BROKERS, require
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 RECORD = "testproject.tasks.record_run"
 SPEED = 240  # four clock minutes per real second

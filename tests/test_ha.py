@@ -27,7 +27,7 @@ from testproject.models import TaskRun
 from .processes import Cluster, wait_for
 from .services import BROKERS, require
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SENT = re.compile(r"Sending due task every-second .* id ([0-9a-f-]+)")
 

@@ -95,6 +95,20 @@ class IntervalScheduleAdmin(ScheduleAdmin):
     fields = ("every", "period", "used_by")
     readonly_fields = ("used_by",)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """Find intervals the way they read: "every 10 seconds", "10 sec", "minutes", "5"."""
+        words = [word for word in search_term.lower().split() if word != "every"]
+        if not words:
+            return queryset, False
+        for word in words:
+            if word.isdigit():
+                queryset = queryset.filter(every=int(word))
+            else:
+                queryset = queryset.filter(period__startswith=word.rstrip("s") or word)
+        return queryset, False
+
 
 @admin.register(CrontabSchedule)
 class CrontabScheduleAdmin(ScheduleAdmin):
