@@ -14,7 +14,6 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,40 +21,24 @@ from celery import schedules as celery_schedules
 from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
-from kombu.exceptions import EncodeError
 
 from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .codeschedule import sync_code_schedule
 from .conf import app_settings
-from .dispatch import run_task_id, send
+from .dispatch import send
 from .entries import EntryError, ModelEntry
 from .leadership import Change, Lease
 from .models import PeriodicTask
 from .runstate import LeaseLostError, disable, record_runs, set_load_errors
+from .sending import RunSender
 from .utils import configured_clock
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
 logger = logging.getLogger("django_periodic.beat")
 
-#: Errors that no retry can mend (a message that cannot be encoded, bad options);
-#: anything else a send raises is taken for a broker problem and retried.
-UNSENDABLE = (EncodeError, TypeError, ValueError)
-
 DEFAULT_MAX_INTERVAL = 5  # seconds; beat never sleeps longer than this
 SCHEDULE_SYNC_MAX_INTERVAL = 300  # kept for django-celery-beat compatibility
-
-
-@dataclass(order=True)
-class _PendingSend:
-    """A run recorded in the database whose send failed; retried until it expires."""
-
-    retry_at: float
-    run_id: str = field(compare=False)
-    entry: ModelEntry = field(compare=False)
-    slot: datetime = field(compare=False)
-    attempts: int = field(default=1, compare=False)
-    expires_at: datetime | None = field(default=None, compare=False)
 
 
 class DatabaseScheduler(Scheduler):
@@ -91,9 +74,10 @@ class DatabaseScheduler(Scheduler):
         self._next_poll = 0.0
         self._next_reconcile = 0.0
         self._backoff = 0.0
-        self._pending: list[_PendingSend] = []
+        app = kwargs["app"] if "app" in kwargs else args[0]
+        self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF))
         self._closed = False
-        self.stats = {"sent": 0, "statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
+        self.stats = {"statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
         super().__init__(*args, **kwargs)
         if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
             self.max_interval = DEFAULT_MAX_INTERVAL
@@ -125,7 +109,7 @@ class DatabaseScheduler(Scheduler):
         self._by_id.clear()
         self._by_name.clear()
         self._queue.clear()
-        self._pending.clear()
+        self.sender.pending.clear()
         self._version = None
 
     def install_default_entries(self, data: Any) -> None:
@@ -171,18 +155,7 @@ class DatabaseScheduler(Scheduler):
         They get one more try now (beat is stopping); those that still fail are
         named in the log, since no other beat will send them.
         """
-        if not self._pending:
-            return
-        for pending in self._pending:
-            pending.retry_at = 0.0
-        self._retry_pending()
-        if self._pending:
-            logger.warning(
-                "%d recorded run(s) could not be sent before shutdown: %s",
-                len(self._pending),
-                ", ".join(f"{p.entry.name} ({p.run_id})" for p in self._pending),
-            )
-            self._pending.clear()
+        self.sender.flush(self.clock())
 
     def close(self) -> None:
         if self._closed:
@@ -228,7 +201,7 @@ class DatabaseScheduler(Scheduler):
             return self.lease.seconds_until_attempt()
         except DatabaseError as exc:
             return self._database_failed("ticking", exc)
-        self._retry_pending()
+        self.sender.retry_due(self.clock())
         return self._sleep_time(self.clock())
 
     def _sleep_time(self, now: datetime) -> float:
@@ -240,8 +213,9 @@ class DatabaseScheduler(Scheduler):
         ]
         if self._queue:
             waits.append((self._queue[0][0] - now).total_seconds())
-        if self._pending:
-            waits.append(self._pending[0].retry_at - time.monotonic())
+        retry = self.sender.seconds_until_retry()
+        if retry is not None:
+            waits.append(retry)
         return max(min(waits), 0.0)
 
     def _database_failed(self, doing: str, exc: Exception) -> float:
@@ -396,7 +370,7 @@ class DatabaseScheduler(Scheduler):
             for entry, slot in slots:  # still due: they go out once the database is back
                 self._push(entry, slot)
             raise
-        self._send_all(slots)
+        self.sender.send_batch(slots)
         for (entry, _slot), nxt in zip(slots, following, strict=True):
             entry.mark_sent(now, nxt)
             if nxt is None:
@@ -404,78 +378,11 @@ class DatabaseScheduler(Scheduler):
             else:
                 self._push(entry, nxt)
 
-    def _send_all(self, slots: list[tuple[ModelEntry, datetime]]) -> None:
-        """Send recorded runs; on a broker error keep the rest for retry with back-off."""
-        pending = list(slots)
-        try:
-            with self.app.producer_or_acquire() as producer:
-                while pending:
-                    entry, slot = pending[0]
-                    run_id = run_task_id(entry.model_id, slot)
-                    logger.info(
-                        "Sending due task %s (%s) for %s, id %s",
-                        entry.name, entry.task, slot.isoformat(), run_id,
-                    )  # fmt: skip
-                    try:
-                        self.send_run(entry, run_id, producer)
-                        self.stats["sent"] += 1
-                    except UNSENDABLE as exc:
-                        logger.exception(
-                            "Run %s of %s can never be sent, dropped: %s", run_id, entry.name, exc
-                        )
-                    pending.pop(0)
-        except Exception as exc:  # the broker (connection, channel, publish): retry later
-            logger.error("Broker error: %s; %d run(s) kept for retry, beat keeps running.", exc, len(pending))
-            for entry, slot in pending:
-                self._defer(entry, slot, run_task_id(entry.model_id, slot))
-
     def send_run(self, entry: ModelEntry, run_id: str, producer: Any) -> Any:
         """Publish one run (override to send elsewhere, or to count in a benchmark)."""
         return send(
             self.app, entry.task, entry.args, entry.kwargs, entry.options, task_id=run_id, producer=producer
         )
-
-    def _defer(self, entry: ModelEntry, slot: datetime, run_id: str, attempts: int = 1) -> None:
-        expires = entry.options.get("expires")
-        if isinstance(expires, (int, float)):
-            expires = slot + timedelta(seconds=expires)
-        delay = min(2.0 ** (attempts - 1), float(app_settings.MAX_BACKOFF))
-        heapq.heappush(
-            self._pending, _PendingSend(time.monotonic() + delay, run_id, entry, slot, attempts, expires)
-        )
-
-    def _retry_pending(self) -> None:
-        if not self._pending or self._pending[0].retry_at > time.monotonic():
-            return
-        ready = []
-        while self._pending and self._pending[0].retry_at <= time.monotonic():
-            ready.append(heapq.heappop(self._pending))
-        now = self.clock()
-        for index, pending in enumerate(ready):
-            if pending.expires_at is not None and now >= pending.expires_at:
-                logger.error(
-                    "Run %s of %s expired before the broker came back: dropped.",
-                    pending.run_id,
-                    pending.entry.name,
-                )
-                continue
-            try:
-                self.send_run(pending.entry, pending.run_id, None)
-                self.stats["sent"] += 1
-                logger.info(
-                    "Sent %s (id %s) after %d failed attempt(s).",
-                    pending.entry.name,
-                    pending.run_id,
-                    pending.attempts,
-                )
-            except UNSENDABLE as exc:
-                logger.exception("Run %s of %s can never be sent, dropped: %s", pending.run_id,
-                                 pending.entry.name, exc)  # fmt: skip
-            except Exception as exc:
-                logger.error("Broker still failing for %s: %s", pending.entry.name, exc)
-                for rest in ready[index:]:
-                    self._defer(rest.entry, rest.slot, rest.run_id, rest.attempts + 1)
-                return
 
 
 def _close_connections() -> None:

@@ -157,7 +157,8 @@ def test_sigterm_stops_beat_quickly_with_state_written(cluster):
     wait_for(lambda: runs("tick").exists(), what="a run")
     started = datetime.now(UTC)
     assert beat.stop(signal.SIGTERM) == 0
-    assert (datetime.now(UTC) - started).total_seconds() < 1.5
+    # Typically 0.2-0.4 s; the bound leaves room for CI running three environments at once.
+    assert (datetime.now(UTC) - started).total_seconds() < 3
     sent = beat.log().count("Sending due task tick ")
     assert PeriodicTask.objects.get(name="tick").total_run_count == sent
 

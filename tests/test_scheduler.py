@@ -286,8 +286,8 @@ def test_broker_error_retries_the_same_run(make_scheduler, clock, every_10s, mon
     scheduler.fail_sends = 1
     clock.now = task.date_changed + timedelta(seconds=10)
     scheduler.tick()
-    assert scheduler.sent == [] and len(scheduler._pending) == 1
-    scheduler._pending[0].retry_at = 0  # due for retry now
+    assert scheduler.sent == [] and len(scheduler.sender.pending) == 1
+    scheduler.sender.pending[0].retry_at = 0  # due for retry now
     scheduler.tick()
     assert scheduler.sent[0]["id"] == run_task_id(task.pk, clock.now)
     assert row("t").total_run_count == 1
