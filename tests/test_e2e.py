@@ -108,8 +108,10 @@ def test_schedules_edits_and_restart(cluster):
     # options and headers reached the worker
     first = runs("every-second").first()
     assert first.kwargs == {"k": "v"}
-    stored = PeriodicTask.objects.get(name="every-second")
-    assert stored.total_run_count == runs("every-second").count()
+    recorded = PeriodicTask.objects.get(name="every-second").total_run_count
+    # every recorded run arrives (the worker may still be reading the last ones)
+    wait_for(lambda: runs("every-second").count() >= recorded, timeout=10, what="the recorded runs")
+    assert runs("every-second").count() == recorded
 
 
 def before_count(counter, name):
