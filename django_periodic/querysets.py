@@ -13,6 +13,14 @@ from .changes import PeriodicTasks
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
 
 
+def _validated(objs: Iterable[Any]) -> list[Any]:
+    """Run each object's save()-time validation, as bulk writes skip save()."""
+    objs = list(objs)
+    for obj in objs:
+        obj.validate_for_save()
+    return objs
+
+
 class PeriodicTaskQuerySet(models.QuerySet):
     """Tasks: ``update``, ``delete``, ``bulk_create`` and ``bulk_update`` stamp a version."""
 
@@ -39,9 +47,7 @@ class PeriodicTaskQuerySet(models.QuerySet):
     delete.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
-        objs = list(objs)
-        for obj in objs:
-            obj.validate_for_save()
+        objs = _validated(objs)
         with transaction.atomic(using=self.db):
             version = PeriodicTasks.next_version(self.db)
             for obj in objs:
@@ -49,9 +55,7 @@ class PeriodicTaskQuerySet(models.QuerySet):
             return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
-        objs = list(objs)
-        for obj in objs:
-            obj.validate_for_save()
+        objs = _validated(objs)
         now = timezone.now()
         with transaction.atomic(using=self.db):
             version = PeriodicTasks.next_version(self.db)
@@ -89,15 +93,11 @@ class ScheduleQuerySet(models.QuerySet):
     delete.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
-        objs = list(objs)
-        for obj in objs:
-            obj.validate_for_save()
+        objs = _validated(objs)
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
-        objs = list(objs)
-        for obj in objs:
-            obj.validate_for_save()
+        objs = _validated(objs)
         with transaction.atomic(using=self.db):
             count = super().bulk_update(objs, fields, *args, **kwargs)
             self._bump_tasks([obj.pk for obj in objs])
