@@ -35,7 +35,8 @@ class ModelEntry(ScheduleEntry):
         super().__init__(
             name=model.name,
             task=model.task,
-            last_run_at=model.last_run_at,
+            # never None: Celery would otherwise ask the schedule for "now" per entry
+            last_run_at=model.last_run_at or model.date_changed,
             total_run_count=model.total_run_count,
             schedule=schedule,
             args=list(model.args),

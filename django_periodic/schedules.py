@@ -7,6 +7,7 @@ beat, the admin preview and the ``next`` command share one implementation.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -132,6 +133,21 @@ class clocked(celery_schedules.BaseSchedule):  # noqa: N801 - Celery's naming
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+@functools.lru_cache(maxsize=8192)
+def shared_crontab(
+    minute: str, hour: str, day_of_week: str, day_of_month: str, month_of_year: str, tz: str
+) -> TzAwareCrontab:
+    """One schedule object per distinct crontab: parsing is the costly part of loading
+    many tasks, and tasks that share fields share the (never mutated) object."""
+    return TzAwareCrontab(minute, hour, day_of_week, day_of_month, month_of_year, tz=tz)
+
+
+@functools.lru_cache(maxsize=8192)
+def shared_interval(every: timedelta) -> celery_schedules.schedule:
+    """One Celery interval schedule per distinct length (see :func:`shared_crontab`)."""
+    return celery_schedules.schedule(every)
 
 
 def solar_next_run(event: str, lat: float, lon: float, after: datetime) -> datetime:

@@ -22,7 +22,7 @@ from .. import validators
 from ..cron import CronFieldError, CronSpec
 from ..describe import describe_crontab
 from ..querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
-from ..schedules import TzAwareCrontab, clocked
+from ..schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (
@@ -241,7 +241,7 @@ class IntervalSchedule(ScheduleModel):
 
     @property
     def schedule(self) -> celery_schedules.schedule:
-        return celery_schedules.schedule(self.timedelta)
+        return shared_interval(self.timedelta)
 
     @classmethod
     def from_schedule(cls, schedule: celery_schedules.schedule, period: str = SECONDS) -> IntervalSchedule:
@@ -360,13 +360,13 @@ class CrontabSchedule(ScheduleModel):
 
     @property
     def schedule(self) -> TzAwareCrontab:
-        return TzAwareCrontab(
-            minute=self.minute,
-            hour=self.hour,
-            day_of_week=self.day_of_week,
-            day_of_month=self.day_of_month,
-            month_of_year=self.month_of_year,
-            tz=str(self.timezone),
+        return shared_crontab(
+            cronexp(self.minute),
+            cronexp(self.hour),
+            cronexp(self.day_of_week),
+            cronexp(self.day_of_month),
+            cronexp(self.month_of_year),
+            str(self.timezone),
         )
 
     @classmethod
