@@ -77,6 +77,7 @@ class DatabaseScheduler(Scheduler):
         app = kwargs["app"] if "app" in kwargs else args[0]
         self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF))
         self._closed = False
+        self._ticking = False
         self.stats = {"statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
         super().__init__(*args, **kwargs)
         if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
@@ -150,18 +151,24 @@ class DatabaseScheduler(Scheduler):
         return list(self.enabled_models_qs())
 
     def sync(self) -> None:
-        """Run state is written as runs are sent; only runs the broker refused are left.
+        """Nothing to do: run state is written as runs are sent (see :meth:`close`)."""
 
-        They get one more try now (beat is stopping); those that still fail are
-        named in the log, since no other beat will send them.
-        """
-        self.sender.flush(self.clock())
+    def should_sync(self) -> bool:
+        """Never: Celery's periodic sync has nothing to write here."""
+        return False
 
     def close(self) -> None:
         if self._closed:
             return
+        if self._ticking:
+            # Celery's SIGTERM handler calls this from inside a signal handler; a tick
+            # may be half-way through a query on the same connection. Leave it: the
+            # SystemExit that follows unwinds the tick, and Celery calls close() again.
+            return
         self._closed = True
-        self.sync()
+        # Runs the broker refused get one last try; those that still fail are named in
+        # the log, since no other beat will send them.
+        self.sender.flush(self.clock())
         with contextlib.suppress(DatabaseError):
             self.lease.release()
         _close_connections()
@@ -180,6 +187,13 @@ class DatabaseScheduler(Scheduler):
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """Apply changes, send what is due; return the seconds until the next tick."""
+        self._ticking = True
+        try:
+            return self._tick()
+        finally:
+            self._ticking = False
+
+    def _tick(self) -> float:
         try:
             self._follow_lease()
             if not self.lease.is_leader:

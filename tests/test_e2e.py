@@ -175,7 +175,10 @@ def test_worker_with_embedded_beat(broker_url, tmp_path):
         "-n", f"{cluster.queue}@%h", "--schedule", str(tmp_path / "beat-schedule"),
     ])  # fmt: skip
     try:
-        wait_for(lambda: runs("embedded").count() >= 2, timeout=30, what="runs from the embedded beat")
+        try:
+            wait_for(lambda: runs("embedded").count() >= 2, timeout=45, what="runs from the embedded beat")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{worker.log()[-4000:]}") from None
     finally:
         cluster.stop_all()
     assert "is now the leader" in worker.log()

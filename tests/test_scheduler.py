@@ -402,3 +402,24 @@ def test_solar_row_without_the_extra_is_marked_not_dropped(make_scheduler, monke
     scheduler = make_scheduler()
     assert list(scheduler.schedule) == ["other"]
     assert "pip install 'django-periodic[solar]'" in row("sun").load_error
+
+
+def test_celery_periodic_sync_never_drops_runs_waiting_for_the_broker(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.fail_sends = 1
+    clock.now = task.date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert not scheduler.should_sync()
+    scheduler.sync()  # what Celery's loop would call
+    assert len(scheduler.sender.pending) == 1
+
+
+def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler):
+    scheduler = make_scheduler()
+    scheduler._ticking = True  # SIGTERM arrived while the tick was querying
+    scheduler.close()
+    assert not scheduler._closed
+    scheduler._ticking = False
+    scheduler.close()  # Celery calls it again once the tick has unwound
+    assert scheduler._closed
