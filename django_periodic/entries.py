@@ -45,7 +45,6 @@ class ModelEntry(ScheduleEntry):
             app=app,
         )
         self.model_id = model.pk
-        self.version = model.version
         self.one_off = model.one_off
         self.jitter_seconds = model.jitter_seconds
         self.state = model.run_state(starting_deadline)
