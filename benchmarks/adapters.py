@@ -79,10 +79,20 @@ class DjangoPeriodic:
         task = self.models.PeriodicTask.objects.get(name=dataset.EDIT_TARGET)
         task.args = marker
         task.save()
+        self._edited = (
+            task.pk,
+            self.models.PeriodicTask.objects.values_list("version", flat=True).get(pk=task.pk),
+        )
 
     def applied(self, scheduler: Any, marker: list[Any]) -> bool:
-        entry = scheduler.schedule.get(dataset.EDIT_TARGET)  # a dict here, no query
-        return entry is not None and list(entry.args) == marker
+        """Whether the scheduler has read the edited row back from the change feed.
+
+        django-periodic reads a task's arguments from its row when a run falls due,
+        so the new args are used from the edit's commit on; what this waits for is
+        the scheduler's own view (schedule, run state) catching up with the edit.
+        """
+        pk, version = self._edited
+        return (scheduler.loaded_version or 0) >= version and pk in scheduler._by_id
 
     def flush(self, scheduler: Any) -> None:
         """Run state is written before each batch is sent: nothing is left to write."""

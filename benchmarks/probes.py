@@ -43,7 +43,8 @@ class QueryCounter:
 
 
 class RowCounter:
-    """Counts model instances the ORM builds from rows (``post_init``), for one model."""
+    """Counts the rows of one model the ORM returns: as instances (``post_init``), or
+    as the tuples and dicts of ``values_list()`` and ``values()``."""
 
     def __init__(self, model: type) -> None:
         self.model = model
@@ -54,13 +55,34 @@ class RowCounter:
 
     @contextlib.contextmanager
     def counting(self) -> Iterator[RowCounter]:
+        from django.db.models import query
         from django.db.models.signals import post_init
 
+        counter = self
+        originals = {}
+        for name in (
+            "ValuesIterable",
+            "ValuesListIterable",
+            "NamedValuesListIterable",
+            "FlatValuesListIterable",
+        ):
+            cls = getattr(query, name)
+            originals[cls] = cls.__iter__
+
+            def counted(iterable: Any, _iter: Any = cls.__iter__) -> Iterator[Any]:
+                for row in _iter(iterable):
+                    if iterable.queryset.model is counter.model:
+                        counter.rows += 1
+                    yield row
+
+            cls.__iter__ = counted
         post_init.connect(self._seen, sender=self.model, weak=False)
         try:
             yield self
         finally:
             post_init.disconnect(self._seen, sender=self.model)
+            for cls, original in originals.items():
+                cls.__iter__ = original
 
 
 def rss_mib() -> float:

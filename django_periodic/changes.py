@@ -101,14 +101,20 @@ class PeriodicTasks(models.Model):
         idle beat's CPU otherwise).
         """
         connection = connections[using or "default"]
-        quote = connection.ops.quote_name
-        sql = "SELECT {}, {} FROM {} WHERE {} = %s".format(
-            quote("version"), quote("reset_version"), quote(cls._meta.db_table), quote("ident")
-        )
+        sql = _STATE_SQL.get(connection.vendor)
+        if sql is None:
+            quote = connection.ops.quote_name
+            sql = _STATE_SQL[connection.vendor] = "SELECT {}, {} FROM {} WHERE {} = %s".format(
+                quote("version"), quote("reset_version"), quote(cls._meta.db_table), quote("ident")
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, [TRACKER_IDENT])
             row = cursor.fetchone()
         return FeedState(int(row[0]), int(row[1])) if row else FeedState(0, 0)
+
+
+#: The poll statement by database vendor (see PeriodicTasks.state)
+_STATE_SQL: dict[str, str] = {}
 
 
 class PeriodicTaskDeletion(models.Model):

@@ -12,8 +12,6 @@ from celery.result import AsyncResult
 #: Namespace of the run identities: a run's task id is uuid5(namespace, "pk@slot").
 RUN_NAMESPACE = uuid.UUID("7f0b2f7e-5a55-4c1d-9b5e-0d6a3b9f3c21")
 
-_MESSAGE_OPTIONS = ("queue", "exchange", "routing_key", "priority")
-
 
 def run_task_id(task_pk: Any, slot: datetime) -> str:
     """The Celery task id of the run of periodic task ``task_pk`` scheduled at ``slot``."""
@@ -26,18 +24,38 @@ def task_options(periodic_task: Any) -> dict[str, Any]:
     Unset queue, exchange and routing key are left out so Celery's own routing
     (``task_routes``) applies. Headers carry ``periodic_task_name``.
     """
-    options: dict[str, Any] = dict(getattr(periodic_task, "options", None) or {})
-    for name in _MESSAGE_OPTIONS:
-        value = getattr(periodic_task, name, None)
+    return message_options(
+        periodic_task.name,
+        getattr(periodic_task, "options", None),
+        periodic_task.headers,
+        periodic_task.queue,
+        periodic_task.exchange,
+        periodic_task.routing_key,
+        periodic_task.priority,
+        periodic_task.expires or periodic_task.expire_seconds,
+    )
+
+
+def message_options(
+    name: str,
+    options: dict[str, Any] | None,
+    headers: dict[str, Any] | None,
+    queue: str | None,
+    exchange: str | None,
+    routing_key: str | None,
+    priority: int | None,
+    expires: Any,
+) -> dict[str, Any]:
+    """:func:`task_options` from the column values."""
+    merged: dict[str, Any] = dict(options or {})
+    for key, value in (("queue", queue), ("exchange", exchange), ("routing_key", routing_key),
+                       ("priority", priority)):  # fmt: skip
         if value is not None and value != "":
-            options[name] = value
-    expires = periodic_task.expires or periodic_task.expire_seconds
+            merged[key] = value
     if expires:
-        options["expires"] = expires
-    headers = dict(periodic_task.headers or {})
-    headers["periodic_task_name"] = periodic_task.name
-    options["headers"] = headers
-    return options
+        merged["expires"] = expires
+    merged["headers"] = {**(headers or {}), "periodic_task_name": name}
+    return merged
 
 
 def send(

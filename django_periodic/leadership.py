@@ -24,9 +24,10 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Now
+from django.db.models.sql import UpdateQuery
 
 from .models import BeatLease
 
@@ -70,6 +71,8 @@ class Lease:
         self.epoch: int | None = None
         self.valid_until = 0.0
         self._next_attempt = 0.0
+        #: the renewal statement compiled for the epoch held: (epoch, sql, params)
+        self._renewal: tuple[int | None, str, Any] | None = None
 
     # -- state -------------------------------------------------------------------
 
@@ -113,11 +116,16 @@ class Lease:
             self.db_now() + Value(timedelta(seconds=self.seconds)), output_field=DateTimeField()
         )
 
-    def maintain(self) -> Change:
-        """Renew (leader) or try to take over (standby) when it is time; say what changed."""
+    def maintain(self, early: float = 0.0) -> Change:
+        """Renew (leader) or try to take over (standby) when it is time; say what changed.
+
+        A leader renews up to ``early`` seconds before its time (renewing early is
+        always safe), so a caller that wakes at a fixed rate renews on one of its
+        own wake-ups instead of waking once more for it.
+        """
         now = self.monotonic()
         was_leader = self.epoch is not None
-        if now < self._next_attempt:
+        if now + (early if was_leader else 0.0) < self._next_attempt:
             if was_leader and now >= self.valid_until:
                 return self._lose("its lease ran out before it could renew")
             return Change.NONE
@@ -168,11 +176,17 @@ class Lease:
         return True
 
     def _renew(self) -> bool:
-        return bool(
-            BeatLease.objects.using(self.using)
-            .filter(**self._mine())
-            .update(renewed_at=self.db_now(), expires_at=self._expiry())
-        )
+        # The leader's most frequent statement: compiled once per epoch, then sent as it
+        # is (unless a test injected a clock whose value is a parameter of the statement).
+        if self._renewal is None or self._renewal[0] != self.epoch or self.db_now is not Now:
+            query: Any = BeatLease.objects.using(self.using).filter(**self._mine()).query.chain(UpdateQuery)
+            query.add_update_values({"renewed_at": self.db_now(), "expires_at": self._expiry()})
+            sql, params = query.get_compiler(self.using).as_sql()
+            self._renewal = (self.epoch, sql, params)
+        _epoch, sql, params = self._renewal
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return bool(cursor.rowcount)
 
     def release(self) -> None:
         """Give the lease up at shutdown, so a standby takes over at its next attempt."""

@@ -54,7 +54,7 @@ MISSED_ALL = "all"  # each runs, oldest first, up to a limit (the most recent on
 _MAX_MISSED_WALK = 100_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunState:
     """What the plan needs to know of a task besides its schedule."""
 

@@ -15,7 +15,7 @@ from .utils import to_db
 BATCH = 1000
 
 
-def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -47,8 +47,8 @@ def record_runs(
     finished_set = set(finished)
     regular = [pk for pk in ran if pk not in finished_set]
     ended_after_run = [pk for pk in ran if pk in finished_set]
-    batches: list[tuple[Sequence[Any], dict[str, Any]]] = [(chunk, {}) for chunk in _chunks(regular)]
-    batches += [(chunk, {"enabled": False}) for chunk in _chunks(ended_after_run)]
+    batches: list[tuple[Sequence[Any], dict[str, Any]]] = [(chunk, {}) for chunk in chunks(regular)]
+    batches += [(chunk, {"enabled": False}) for chunk in chunks(ended_after_run)]
     with transaction.atomic(using=using):
         if lease is not None:
             if not lease.lock():
@@ -64,7 +64,7 @@ def record_runs(
 def disable(model: type[models.Model], pks: Sequence[Any], using: str = "default") -> None:
     """Disable tasks that will never run again (expired), without touching their version."""
     rows = model._base_manager.using(using)
-    for chunk in _chunks(list(pks)):
+    for chunk in chunks(list(pks)):
         rows.filter(pk__in=chunk).update(enabled=False)
 
 
@@ -75,5 +75,5 @@ def set_load_errors(model: type[models.Model], errors: dict[Any, str], using: st
         by_reason.setdefault(reason, []).append(pk)
     rows = model._base_manager.using(using)
     for reason, pks in by_reason.items():
-        for chunk in _chunks(pks):
+        for chunk in chunks(pks):
             rows.filter(pk__in=chunk).update(load_error=reason)

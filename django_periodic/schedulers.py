@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,10 +26,13 @@ from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .codeschedule import sync_code_schedule
 from .conf import app_settings
 from .dispatch import send
-from .entries import EntryError, ModelEntry
+from .entries import EntryError, ModelEntry, Run, TaskPlan
 from .leadership import Change, Lease
+from .loading import COLUMNS, Loader
 from .models import PeriodicTask
-from .runstate import LeaseLostError, disable, record_runs, set_load_errors
+from .planning import RunState
+from .querysets import SCHEDULE_FIELDS
+from .runstate import BATCH, LeaseLostError, chunks, record_runs, set_load_errors
 from .sending import RunSender
 from .utils import configured_clock
 
@@ -65,11 +68,10 @@ class DatabaseScheduler(Scheduler):
         )
         self.poll_interval = float(poll_interval if poll_interval is not None else app_settings.POLL_INTERVAL)
         self.using = "default"
-        self._by_id: dict[Any, ModelEntry] = {}
-        self._by_name: dict[str, ModelEntry] = {}
-        #: (due at, tie-breaker, entry, slot): due at is the slot plus the task's jitter
-        self._queue: list[tuple[datetime, int, ModelEntry, datetime]] = []
-        self._seq = itertools.count()
+        #: task id -> entry, for every enabled task that has a next run
+        self._by_id: dict[Any, TaskPlan] = {}
+        #: (due at, task id, entry): due at is the entry's next slot plus its jitter
+        self._queue: list[tuple[datetime, Any, TaskPlan]] = []
         self._version: int | None = None
         self._next_poll = 0.0
         self._next_reconcile = 0.0
@@ -97,7 +99,7 @@ class DatabaseScheduler(Scheduler):
             self._database_failed("reading the schedule at start", exc)
 
     def _follow_lease(self) -> None:
-        change = self.lease.maintain()
+        change = self.lease.maintain(early=self.poll_interval)
         if change is Change.ACQUIRED:
             # Run state comes from the database, never from what this process saw before.
             self._forget()
@@ -108,7 +110,6 @@ class DatabaseScheduler(Scheduler):
 
     def _forget(self) -> None:
         self._by_id.clear()
-        self._by_name.clear()
         self._queue.clear()
         self.sender.pending.clear()
         self._version = None
@@ -138,14 +139,33 @@ class DatabaseScheduler(Scheduler):
 
     @property
     def schedule(self) -> dict[str, ModelEntry]:
-        return self._by_name
+        """The loaded tasks as Celery entries by name, read from the database now.
+
+        For code written against Celery's API; beat itself keeps only timing in
+        memory (see :mod:`.entries`), so this costs a query per 1,000 tasks.
+        """
+        found: dict[str, ModelEntry] = {}
+        rows = self.Model._base_manager.using(self.using).select_related(*SCHEDULE_FIELDS)
+        for chunk in chunks(list(self._by_id)):
+            for row in rows.filter(pk__in=chunk):
+                with contextlib.suppress(EntryError):
+                    entry = self.Entry(row, app=self.app)
+                    entry.next_run_at = self._by_id[row.pk].next_run_at
+                    found[entry.name] = entry
+        return found
+
+    @property
+    def loaded_version(self) -> int | None:
+        """The change version this scheduler's view of the tasks is up to date with."""
+        return self._version
 
     def schedule_changed(self) -> bool:
         """Whether the change counter moved since this scheduler last read it."""
         return PeriodicTasks.state(self.using).version != self._version
 
     def enabled_models_qs(self) -> Any:
-        return self.Model.objects.enabled()
+        """The rows beat schedules (override to narrow them, as in django-celery-beat)."""
+        return self.Model.objects.filter(enabled=True)
 
     def enabled_models(self) -> list[Any]:
         return list(self.enabled_models_qs())
@@ -219,12 +239,15 @@ class DatabaseScheduler(Scheduler):
         return self._sleep_time(self.clock())
 
     def _sleep_time(self, now: datetime) -> float:
+        mono = time.monotonic()
         waits = [
             float(self.max_interval),
-            max(self._next_poll - time.monotonic(), 0.0),
-            self.lease.seconds_until_attempt(),
-            max(self.lease.valid_until - time.monotonic(), 0.0),
+            max(self._next_poll - mono, 0.0),
+            max(self.lease.valid_until - mono, 0.0),
         ]
+        if self.poll_interval >= self.lease.renew_every:
+            waits.append(self.lease.seconds_until_attempt())
+        # else the lease is renewed on a poll's wake-up (see Lease.maintain's ``early``)
         if self._queue:
             waits.append((self._queue[0][0] - now).total_seconds())
         retry = self.sender.seconds_until_retry()
@@ -245,11 +268,15 @@ class DatabaseScheduler(Scheduler):
     def _load_all(self) -> None:
         """Read every enabled task (at start, and as a rare safety reconcile)."""
         state = PeriodicTasks.state(self.using)
-        now = self.clock()
         self._by_id.clear()
-        self._by_name.clear()
         self._queue.clear()
-        self._apply_rows(self.enabled_models(), now, full=True)
+        loader = self._loader()
+        rows = self.enabled_models_qs().prefetch_related(None).values_list(*COLUMNS)
+        for entry in loader.entries(rows.iterator(chunk_size=2000)):
+            self._by_id[entry.model_id] = entry
+            self._queue.append((entry.due_at(entry.next_run_at), entry.model_id, entry))  # type: ignore[arg-type]
+        heapq.heapify(self._queue)
+        loader.write_outcome()
         self._version = state.version
         self.stats["full_loads"] += 1
         mono = time.monotonic()
@@ -257,6 +284,9 @@ class DatabaseScheduler(Scheduler):
         self._next_reconcile = mono + float(app_settings.FULL_RECONCILE_INTERVAL)
         PeriodicTaskDeletion.prune(timedelta(days=app_settings.DELETION_RETENTION_DAYS), self.using)
         logger.info("Loaded %d periodic task(s) at version %d.", len(self._by_id), state.version)
+
+    def _loader(self) -> Loader:
+        return Loader(self.Model, self.clock(), self.app.conf.beat_cron_starting_deadline, self.using)
 
     def _poll(self) -> None:
         """One cheap read; on a move, read only what changed since our version."""
@@ -270,11 +300,8 @@ class DatabaseScheduler(Scheduler):
             logger.info("Full re-read requested (version %d).", state.reset_version)
             self._load_all()
             return
-        changed = list(
-            self.Model.objects.filter(version__gt=held).select_related(
-                "interval", "crontab", "solar", "clocked"
-            )
-        )
+        rows = self.Model._base_manager.using(self.using).filter(version__gt=held)
+        changed = list(rows.values_list(*COLUMNS))
         deleted = list(
             PeriodicTaskDeletion.objects.using(self.using)
             .filter(version__gt=held)
@@ -282,7 +309,12 @@ class DatabaseScheduler(Scheduler):
         )
         for task_id in deleted:
             self._drop(task_id)
-        self._apply_rows(changed, self.clock(), full=False)
+        for row in changed:
+            self._drop(row[0])
+        loader = self._loader()
+        for entry in loader.entries(changed):
+            self._add(entry)
+        loader.write_outcome()
         self._version = state.version
         self.stats["delta_rows"] += len(changed) + len(deleted)
         logger.info(
@@ -293,106 +325,116 @@ class DatabaseScheduler(Scheduler):
             state.version,
         )
 
-    def _apply_rows(self, rows: Iterable[Any], now: datetime, full: bool) -> None:
-        errors: dict[Any, str] = {}
-        expired: list[Any] = []
-        deadline = self.app.conf.beat_cron_starting_deadline
-        for row in rows:
-            if not full:
-                self._drop(row.pk)
-            if not row.enabled:
-                continue
-            try:
-                entry = self.Entry(row, app=self.app, starting_deadline=deadline)
-                planned = entry.plan(now)
-            except (EntryError, ValueError, TypeError, ImportError) as exc:
-                reason = f"{exc}"
-                logger.error(
-                    "Task %r (%s) cannot be scheduled and is skipped: %s", row.name, row.task, reason
-                )
-                errors[row.pk] = reason
-                continue
-            if row.load_error:
-                errors[row.pk] = ""
-            if planned is None:
-                if row.expires is not None or row.clocked_id is not None:
-                    logger.info("Task %r will not run again (expired or done): disabled it.", row.name)
-                    expired.append(row.pk)
-                continue
-            self._add(entry, planned)
-        if errors:
-            set_load_errors(self.Model, errors, self.using)
-        if expired:
-            disable(self.Model, expired, self.using)
-
-    def _add(self, entry: ModelEntry, slot: datetime) -> None:
+    def _add(self, entry: TaskPlan) -> None:
         self._by_id[entry.model_id] = entry
-        self._by_name[entry.name] = entry
-        self._push(entry, slot)
+        self._push(entry)
 
-    def _push(self, entry: ModelEntry, slot: datetime) -> None:
-        heapq.heappush(self._queue, (entry.due_at(slot), next(self._seq), entry, slot))
+    def _push(self, entry: TaskPlan) -> None:
+        slot = entry.next_run_at
+        assert slot is not None
+        heapq.heappush(self._queue, (entry.due_at(slot), entry.model_id, entry))
 
     def _drop(self, task_id: Any) -> None:
-        entry = self._by_id.pop(task_id, None)
-        if entry is not None and self._by_name.get(entry.name) is entry:
-            del self._by_name[entry.name]
+        self._by_id.pop(task_id, None)
         # its heap item is skipped when it surfaces (lazy removal)
 
     # -- sending -----------------------------------------------------------------
 
-    def _pop_due(self, now: datetime) -> list[tuple[ModelEntry, datetime]]:
+    def _pop_due(self, now: datetime) -> list[tuple[TaskPlan, datetime]]:
         """Every (entry, slot) due at ``now``; stale heap items are dropped on the way."""
         due = []
         queue = self._queue
+        by_id = self._by_id
         while queue and queue[0][0] <= now:
-            _due_at, _seq, entry, slot = heapq.heappop(queue)
-            if self._by_id.get(entry.model_id) is entry and entry.next_run_at == slot:
+            due_at, task_id, entry = heapq.heappop(queue)
+            slot = entry.next_run_at
+            if by_id.get(task_id) is entry and slot is not None and entry.due_at(slot) == due_at:
                 due.append((entry, slot))
         return due
 
-    def _dispatch(self, due: list[tuple[ModelEntry, datetime]], now: datetime) -> None:
-        slots = []
+    def _dispatch(self, due: list[tuple[TaskPlan, datetime]], now: datetime) -> None:
+        # Tasks that share a schedule, a run state and a slot (a burst: thousands of
+        # tasks at minute 0) share the answer: it is computed once per group.
+        plans: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
+        sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
         for entry, slot in due:
-            if entry.is_missed(slot, now):
-                # the task's policy skips runs this late (beat could not send in time)
-                entry.next_run_at = entry.following(slot, now)
-                logger.warning(
-                    "Run of %s at %s skipped: %.0fs late, past its grace period.",
-                    entry.name,
-                    slot.isoformat(),
-                    (now - slot).total_seconds(),
-                )
-                if entry.next_run_at is not None:
-                    self._push(entry, entry.next_run_at)
-            else:
-                slots.append((entry, slot))
-        if not slots:
+            key = (id(entry.schedule), entry.state, slot, entry.one_off)
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = (entry.is_missed(slot, now), entry.following(slot, now))
+            missed, following = plan
+            if not missed:
+                sending.append((entry, slot, following))
+                continue
+            # the task's policy skips runs this late (beat could not send in time)
+            entry.next_run_at = following
+            logger.warning(
+                "Run of task %s at %s skipped: %.0fs late, past its grace period.",
+                entry.model_id,
+                slot.isoformat(),
+                (now - slot).total_seconds(),
+            )
+            if following is not None:
+                self._push(entry)
+        if not sending:
             return
-        following = [entry.following(slot, now) for entry, slot in slots]
-        finished = [entry.model_id for (entry, _), nxt in zip(slots, following, strict=True) if nxt is None]
+        runs = self._read_runs([entry.model_id for entry, _slot, _following in sending])
+        sending = [item for item in sending if item[0].model_id in runs]
+        finished = [entry.model_id for entry, _slot, following in sending if following is None]
         try:
             self.stats["statements"] += record_runs(
                 self.Model,
-                [entry.model_id for entry, _slot in slots],
+                [entry.model_id for entry, _slot, _following in sending],
                 finished,
                 now,
                 self.using,
                 lease=self.lease,
             )
         except DatabaseError:
-            for entry, slot in slots:  # still due: they go out once the database is back
-                self._push(entry, slot)
+            for entry, _slot, _following in sending:  # still due: they go out once the database is back
+                self._push(entry)
             raise
-        self.sender.send_batch(slots)
-        for (entry, _slot), nxt in zip(slots, following, strict=True):
-            entry.mark_sent(now, nxt)
-            if nxt is None:
+        self.sender.send_batch([(runs[entry.model_id], slot) for entry, slot, _following in sending])
+        # The new run states are interned: tasks sent together share one object again.
+        sent_states: dict[RunState, RunState] = {}
+        interned: dict[RunState, RunState] = {}
+        for entry, _slot, following in sending:
+            state = sent_states.get(entry.state)
+            if state is None:
+                state = replace(entry.state, last_run_at=now, anchor=None)
+                state = sent_states[entry.state] = interned.setdefault(state, state)
+            entry.state = state
+            entry.next_run_at = following
+            if following is None:
                 self._drop(entry.model_id)
             else:
-                self._push(entry, nxt)
+                self._push(entry)
 
-    def send_run(self, entry: ModelEntry, run_id: str, producer: Any) -> Any:
+    def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
+        """The message of each task about to run, read from its row (one query per 1,000).
+
+        A task deleted or disabled since the last poll is not in the result, nor is
+        one whose message fields are unusable: that one gets a ``load_error`` and
+        leaves the schedule until its row is edited.
+        """
+        runs: dict[Any, Run] = {}
+        errors: dict[Any, str] = {}
+        rows = self.Model._base_manager.using(self.using).filter(enabled=True).values_list(*Run.COLUMNS)
+        for chunk in chunks(task_ids, BATCH):
+            for row in rows.filter(pk__in=chunk):
+                try:
+                    runs[row[0]] = Run.from_row(row)
+                except EntryError as exc:
+                    logger.error("Task %r (id %s) cannot be sent and is skipped: %s", row[1], row[0], exc)
+                    errors[row[0]] = f"{exc}"
+        for task_id in task_ids:
+            if task_id not in runs:
+                self._drop(task_id)
+        if errors:
+            set_load_errors(self.Model, errors, self.using)
+        return runs
+
+    def send_run(self, entry: Run, run_id: str, producer: Any) -> Any:
         """Publish one run (override to send elsewhere, or to count in a benchmark)."""
         return send(
             self.app, entry.task, entry.args, entry.kwargs, entry.options, task_id=run_id, producer=producer

@@ -19,7 +19,7 @@ from typing import Any
 from kombu.exceptions import EncodeError
 
 from .dispatch import run_task_id
-from .entries import ModelEntry
+from .entries import Run
 
 logger = logging.getLogger("django_periodic.beat")
 
@@ -28,7 +28,7 @@ logger = logging.getLogger("django_periodic.beat")
 UNSENDABLE = (EncodeError, TypeError, ValueError)
 
 #: send_run(entry, run_id, producer): publishes one run
-SendRun = Callable[[ModelEntry, str, Any], Any]
+SendRun = Callable[[Run, str, Any], Any]
 
 
 @dataclass(order=True)
@@ -37,7 +37,7 @@ class PendingRun:
 
     retry_at: float
     run_id: str = field(compare=False)
-    entry: ModelEntry = field(compare=False)
+    entry: Run = field(compare=False)
     slot: datetime = field(compare=False)
     attempts: int = field(default=1, compare=False)
     expires_at: datetime | None = field(default=None, compare=False)
@@ -55,7 +55,7 @@ class RunSender:
         self.pending: list[PendingRun] = []
         self.sent = 0
 
-    def send_batch(self, slots: list[tuple[ModelEntry, datetime]]) -> None:
+    def send_batch(self, slots: list[tuple[Run, datetime]]) -> None:
         """Send each (entry, slot); on a broker error keep it and the rest for retry."""
         done = 0
         try:
@@ -74,14 +74,14 @@ class RunSender:
             for entry, slot in left:
                 self.keep(entry, slot, run_task_id(entry.model_id, slot))
 
-    def _send_once(self, entry: ModelEntry, run_id: str, producer: Any) -> None:
+    def _send_once(self, entry: Run, run_id: str, producer: Any) -> None:
         try:
             self.send_run(entry, run_id, producer)
             self.sent += 1
         except UNSENDABLE as exc:
             logger.exception("Run %s of %s can never be sent, dropped: %s", run_id, entry.name, exc)
 
-    def keep(self, entry: ModelEntry, slot: datetime, run_id: str, attempts: int = 1) -> None:
+    def keep(self, entry: Run, slot: datetime, run_id: str, attempts: int = 1) -> None:
         """Queue a run for another try after a back-off that doubles with each attempt."""
         expires = entry.options.get("expires")
         if isinstance(expires, (int, float)):

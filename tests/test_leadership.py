@@ -141,3 +141,16 @@ def test_only_the_leader_sends_and_the_new_one_reads_run_state(make_scheduler, c
     standby.tick()
     assert standby.names() == ["t"]
     assert PeriodicTask.objects.get().total_run_count == 2
+
+
+def test_renewal_by_the_database_clock_keeps_the_lease_until_taken(clock):
+    """With the real NOW() the renewal statement is compiled once per epoch and reused."""
+    mono = [1000.0]
+    lease = Lease("real-clock", seconds=6, renew_every=2, monotonic=lambda: mono[0])
+    assert lease.maintain() is Change.ACQUIRED
+    for _ in range(3):
+        mono[0] += 2
+        assert lease.maintain() is Change.NONE and lease.is_leader
+    BeatLease.objects.filter(name="real-clock").update(token="another-beat")
+    mono[0] += 2
+    assert lease.maintain() is Change.LOST and not lease.is_leader

@@ -71,7 +71,7 @@ def test_edits_are_applied_from_the_delta(make_scheduler, clock, every_10s, djan
     scheduler = make_scheduler()
     scheduler.tick()
     new = interval_task(every_10s, name="new", args=[1])
-    with django_assert_num_queries(3):  # counter, changed rows, deletions
+    with django_assert_num_queries(4):  # counter, changed rows, their schedule rows, deletions
         scheduler.tick()
     assert scheduler.stats["delta_rows"] == 1
     assert scheduler.schedule["new"].args == [1]
@@ -231,7 +231,8 @@ def test_bad_rows_are_marked_and_the_rest_run(make_scheduler, clock, every_10s):
     good = interval_task(every_10s, name="good")
     bad = interval_task(every_10s, name="bad")
     PeriodicTask._base_manager.filter(pk=bad.pk).update(kwargs=[1, 2])  # bypasses validation
-    clock.now = good.date_changed + timedelta(seconds=10)
+    # A row's message is read when its run falls due: that is when a bad one is found.
+    clock.now = max(good.date_changed, row("bad").date_changed) + timedelta(seconds=10)
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.names() == ["good"]
@@ -423,3 +424,47 @@ def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler):
     scheduler._ticking = False
     scheduler.close()  # Celery calls it again once the tick has unwound
     assert scheduler._closed
+
+
+def test_a_run_carries_the_rows_message_as_it_is_when_the_run_falls_due(make_scheduler, clock, every_10s):
+    task = interval_task(every_10s, args=[1])
+    scheduler = make_scheduler(poll_interval=3600)  # no poll between the load and the run
+    scheduler.tick()
+    PeriodicTask.objects.filter(pk=task.pk).update(args=[2], kwargs={"k": "v"}, queue="q2")
+    clock.now = task.date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert [(s["args"], s["kwargs"], s["options"]["queue"]) for s in scheduler.sent] == [
+        ([2], {"k": "v"}, "q2")
+    ]
+
+
+def test_a_task_deleted_or_disabled_before_its_run_is_neither_sent_nor_recorded(
+    make_scheduler, clock, every_10s
+):
+    gone = interval_task(every_10s, name="gone")
+    off = interval_task(every_10s, name="off")
+    kept = interval_task(every_10s, name="kept")
+    scheduler = make_scheduler(poll_interval=3600)
+    scheduler.tick()
+    gone.delete()
+    PeriodicTask.objects.filter(pk=off.pk).update(enabled=False)
+    clock.now = kept.date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert scheduler.names() == ["kept"]
+    assert row("off").total_run_count == 0 and row("off").last_run_at is None
+    assert list(scheduler.schedule) == ["kept"]
+
+
+def test_tasks_sent_together_share_one_run_state_in_memory(make_scheduler, clock, every_10s):
+    """What keeps 100,000 tasks in a few tens of MiB: equal run states are one object."""
+    for name in ("a", "b", "c"):
+        interval_task(every_10s, name=name)
+    scheduler = make_scheduler()
+    clock.now = row("c").date_changed + timedelta(seconds=10)
+    scheduler.tick()
+    assert sorted(scheduler.names()) == ["a", "b", "c"]
+    states = {id(plan.state) for plan in scheduler._by_id.values()}
+    assert len(states) == 1
+    scheduler = make_scheduler()  # a restart reads them back: one state again
+    scheduler.tick()
+    assert len({id(plan.state) for plan in scheduler._by_id.values()}) == 1

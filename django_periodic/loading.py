@@ -1,0 +1,149 @@
+"""Reading task rows into beat's entries: the start-up read, the hourly reconcile, the deltas.
+
+Rows are read as plain tuples of the columns that decide *when* a task runs, in
+chunks, so neither model instances nor arguments are built for 100,000 rows.
+What rows share is computed once: one schedule object per schedule row, one
+:class:`~django_periodic.planning.RunState` per distinct run state (tasks sent in
+one batch share their ``last_run_at``), and one first run per (schedule, state).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db.models import Case, DateTimeField, F, When
+
+from .entries import EntryError, TaskPlan
+from .planning import RunState, first_run
+from .querysets import SCHEDULE_FIELDS
+from .runstate import disable, set_load_errors
+from .utils import from_db
+
+logger = logging.getLogger("django_periodic.beat")
+
+#: The task columns beat reads to plan a task, in the order :meth:`Loader.entries` unpacks them.
+#: The last is the anchor of a task that never ran (its last change): read only for
+#: those rows, since a datetime costs more to read than every other column.
+COLUMNS = (
+    "id", "enabled", "load_error", "interval_id", "crontab_id", "solar_id", "clocked_id",
+    "last_run_at", "start_time", "expires", "one_off",
+    "missed_runs", "missed_runs_limit", "grace_seconds", "jitter_seconds",
+    Case(When(last_run_at__isnull=True, then=F("date_changed")), output_field=DateTimeField()),
+)  # fmt: skip
+
+#: Rows per chunk: one query for the schedule rows a chunk needs that are not known yet
+#: (at most this many ids, far below every backend's bound-parameter limit).
+CHUNK = 1000
+
+
+class Loader:
+    """Turns task rows into :class:`TaskPlan` objects planned at ``now``.
+
+    One loader serves one read (the full read, or one delta): schedule rows are read
+    fresh each time, so an edited schedule row is never served from an old copy.
+    """
+
+    def __init__(self, model: Any, now: datetime, starting_deadline: float | None, using: str) -> None:
+        self.model = model
+        self.now = now
+        self.starting_deadline = starting_deadline
+        self.using = using
+        self._schedules: dict[str, dict[Any, Any]] = {kind: {} for kind in SCHEDULE_FIELDS}
+        self._intervals = self._schedules["interval"]
+        self._crontabs = self._schedules["crontab"]
+        self._states: dict[tuple[Any, ...], RunState] = {}
+        self._first_runs: dict[tuple[int, RunState], datetime | None] = {}
+        #: task id -> why it cannot be scheduled ("" clears an earlier reason)
+        self.errors: dict[Any, str] = {}
+        #: tasks that will never run again (expired, or a clocked run that is done)
+        self.expired: list[Any] = []
+
+    def entries(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[TaskPlan]:
+        """An entry for each enabled row that has a next run; the others are noted."""
+        rows = iter(rows)
+        while chunk := list(islice(rows, CHUNK)):
+            self._read_schedules(chunk)
+            for row in chunk:
+                entry = self._entry(row)
+                if entry is not None:
+                    yield entry
+
+    def _entry(self, row: tuple[Any, ...]) -> TaskPlan | None:
+        (pk, enabled, load_error, interval_id, crontab_id, solar_id, clocked_id,
+         last_run_at, start_time, expires, one_off,
+         missed, missed_limit, grace, jitter_seconds, anchor) = row  # fmt: skip
+        if not enabled:
+            return None
+        try:
+            if interval_id is not None:
+                schedule = self._intervals.get(interval_id)
+            elif crontab_id is not None:
+                schedule = self._crontabs.get(crontab_id)
+            else:
+                schedule = self._schedule(solar_id, clocked_id)
+            if schedule is None or isinstance(schedule, EntryError):
+                raise schedule or EntryError("its schedule row does not exist")
+            key = (last_run_at, start_time, expires, anchor, missed, missed_limit, grace)
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = RunState(
+                    last_run_at=from_db(last_run_at),
+                    start_time=from_db(start_time),
+                    expires=from_db(expires),
+                    anchor=from_db(anchor),
+                    starting_deadline=self.starting_deadline,
+                    missed=missed,
+                    missed_limit=missed_limit,
+                    grace=grace,
+                )
+            plan_key = (id(schedule), state)
+            try:
+                planned = self._first_runs[plan_key]
+            except KeyError:
+                planned = self._first_runs[plan_key] = first_run(schedule, state, self.now)
+        except (EntryError, ValueError, TypeError, ImportError, OverflowError) as exc:
+            logger.error("Task id %s cannot be scheduled and is skipped: %s", pk, exc)
+            self.errors[pk] = f"{exc}"
+            return None
+        if load_error:
+            self.errors[pk] = ""
+        if planned is None:
+            if expires is not None or clocked_id is not None:
+                logger.info("Task id %s will not run again (expired or done): disabled it.", pk)
+                self.expired.append(pk)
+            return None
+        entry = TaskPlan(pk, schedule, state, one_off, jitter_seconds)
+        entry.next_run_at = planned
+        return entry
+
+    def _schedule(self, solar_id: Any, clocked_id: Any) -> Any:
+        if solar_id is not None:
+            return self._schedules["solar"].get(solar_id)
+        if clocked_id is not None:
+            return self._schedules["clocked"].get(clocked_id)
+        raise EntryError("it has no schedule (interval, crontab, solar or clocked)")
+
+    def _read_schedules(self, chunk: list[tuple[Any, ...]]) -> None:
+        """Read, in one query per kind, the schedule rows ``chunk`` uses that are not known yet."""
+        for offset, kind in enumerate(SCHEDULE_FIELDS, start=3):
+            known = self._schedules[kind]
+            wanted = {row[offset] for row in chunk if row[offset] is not None and row[offset] not in known}
+            if not wanted:
+                continue
+            model = self.model._meta.get_field(kind).related_model
+            for schedule_row in model._base_manager.using(self.using).filter(pk__in=wanted):
+                try:
+                    known[schedule_row.pk] = schedule_row.schedule
+                except Exception as exc:  # a row that cannot build its Celery schedule
+                    known[schedule_row.pk] = EntryError(f"its schedule cannot be read: {exc}")
+
+    def write_outcome(self) -> None:
+        """Store the load errors found (and clear the mended ones); disable the expired tasks."""
+        if self.errors:
+            set_load_errors(self.model, self.errors, self.using)
+        if self.expired:
+            disable(self.model, self.expired, self.using)
