@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,9 +14,22 @@ from celery.result import AsyncResult
 RUN_NAMESPACE = uuid.UUID("7f0b2f7e-5a55-4c1d-9b5e-0d6a3b9f3c21")
 
 
-def run_task_id(task_pk: Any, slot: datetime) -> str:
-    """The Celery task id of the run of periodic task ``task_pk`` scheduled at ``slot``."""
-    return str(uuid.uuid5(RUN_NAMESPACE, f"{task_pk}@{slot.isoformat()}"))
+def run_task_id(task_pk: Any, slot: datetime | str) -> str:
+    """The Celery task id of the run of periodic task ``task_pk`` scheduled at ``slot``.
+
+    ``uuid.uuid5(RUN_NAMESPACE, f"{task_pk}@{slot.isoformat()}")`` as a string, built
+    without the ``UUID`` object (beat makes one per run). ``slot`` may be given as
+    its ISO text already.
+    """
+    iso = slot if isinstance(slot, str) else slot.isoformat()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{task_pk}@{iso}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_NAMESPACE_BYTES = RUN_NAMESPACE.bytes
 
 
 def task_options(periodic_task: Any) -> dict[str, Any]:

@@ -14,10 +14,13 @@ against Celery's or django-celery-beat's API.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from celery.beat import ScheduleEntry
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from .dispatch import message_options, task_options
 from .planning import RunState, first_run, is_missed, jitter, run_after
@@ -94,17 +97,22 @@ class Run:
         self.kwargs = kwargs
         self.options = options
 
-    #: the columns :meth:`from_row` reads, in order
-    COLUMNS = (
-        "id", "name", "task", "args", "kwargs", "headers", "options",
+    #: the columns :meth:`from_row` reads, in order; the JSON ones as their text
+    COLUMNS: tuple[Any, ...] = (
+        "id", "name", "task",
+        *(Cast(name, output_field=TextField()) for name in ("args", "kwargs", "headers", "options")),
         "queue", "exchange", "routing_key", "priority", "expires", "expire_seconds",
     )  # fmt: skip
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> Run:
-        """A run from a row of :attr:`COLUMNS`; :class:`EntryError` says what is wrong with it."""
+    def from_row(cls, row: tuple[Any, ...], decoded: JSONTexts) -> Run:
+        """A run from a row of :attr:`COLUMNS`; :class:`EntryError` says what is wrong with it.
+
+        ``decoded`` decodes the JSON columns, once per distinct text.
+        """
         (pk, name, task, args, kwargs, headers, options,
          queue, exchange, routing_key, priority, expires, seconds) = row  # fmt: skip
+        args, kwargs, headers, options = decoded[args], decoded[kwargs], decoded[headers], decoded[options]
         check_message(args, kwargs, headers, options)
         options = message_options(
             name, options, headers, queue, exchange, routing_key, priority, expires or seconds
@@ -113,6 +121,22 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run: {self.name} {self.task}>"
+
+
+class JSONTexts(dict[str | None, Any]):
+    """JSON texts decoded once each: runs sent together mostly share ``{}`` and ``[]``.
+
+    The values are shared between runs, so they are never changed: a run copies what
+    it changes (see :meth:`Run.from_row` and :func:`~django_periodic.dispatch.message_options`).
+    """
+
+    def __missing__(self, text: str | None) -> Any:
+        try:
+            value = None if text is None else json.loads(text)
+        except ValueError as exc:
+            raise EntryError(f"a JSON column cannot be read: {exc}") from exc
+        self[text] = value
+        return value
 
 
 def check_message(args: Any, kwargs: Any, headers: Any, options: Any) -> None:

@@ -26,7 +26,7 @@ from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .codeschedule import sync_code_schedule
 from .conf import app_settings
 from .dispatch import send
-from .entries import EntryError, ModelEntry, Run, TaskPlan
+from .entries import EntryError, JSONTexts, ModelEntry, Run, TaskPlan
 from .leadership import Change, Lease
 from .loading import COLUMNS, Loader
 from .models import PeriodicTask
@@ -358,7 +358,7 @@ class DatabaseScheduler(Scheduler):
         plans: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
         for entry, slot in due:
-            key = (id(entry.schedule), entry.state, slot, entry.one_off)
+            key = (id(entry.schedule), id(entry.state), slot, entry.one_off)  # both live meanwhile
             plan = plans.get(key)
             if plan is None:
                 plan = plans[key] = (entry.is_missed(slot, now), entry.following(slot, now))
@@ -396,14 +396,16 @@ class DatabaseScheduler(Scheduler):
             raise
         self.sender.send_batch([(runs[entry.model_id], slot) for entry, slot, _following in sending])
         # The new run states are interned: tasks sent together share one object again.
-        sent_states: dict[RunState, RunState] = {}
+        # (Keyed by identity, the old state held in the value so no id is reused meanwhile.)
+        sent_states: dict[int, tuple[RunState, RunState]] = {}
         interned: dict[RunState, RunState] = {}
         for entry, _slot, following in sending:
-            state = sent_states.get(entry.state)
-            if state is None:
-                state = replace(entry.state, last_run_at=now, anchor=None)
-                state = sent_states[entry.state] = interned.setdefault(state, state)
-            entry.state = state
+            old = entry.state
+            known = sent_states.get(id(old))
+            if known is None:
+                state = replace(old, last_run_at=now, anchor=None)
+                known = sent_states[id(old)] = (old, interned.setdefault(state, state))
+            entry.state = known[1]
             entry.next_run_at = following
             if following is None:
                 self._drop(entry.model_id)
@@ -419,11 +421,12 @@ class DatabaseScheduler(Scheduler):
         """
         runs: dict[Any, Run] = {}
         errors: dict[Any, str] = {}
+        decoded = JSONTexts()
         rows = self.Model._base_manager.using(self.using).filter(enabled=True).values_list(*Run.COLUMNS)
         for chunk in chunks(task_ids, BATCH):
             for row in rows.filter(pk__in=chunk):
                 try:
-                    runs[row[0]] = Run.from_row(row)
+                    runs[row[0]] = Run.from_row(row, decoded)
                 except EntryError as exc:
                     logger.error("Task %r (id %s) cannot be sent and is skipped: %s", row[1], row[0], exc)
                     errors[row[0]] = f"{exc}"

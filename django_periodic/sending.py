@@ -58,14 +58,19 @@ class RunSender:
     def send_batch(self, slots: list[tuple[Run, datetime]]) -> None:
         """Send each (entry, slot); on a broker error keep it and the rest for retry."""
         done = 0
+        isos: dict[datetime, str] = {}  # runs sent together mostly share their slot
+        log = logger.isEnabledFor(logging.INFO)
         try:
             with self.app.producer_or_acquire() as producer:
                 for entry, slot in slots:
-                    run_id = run_task_id(entry.model_id, slot)
-                    logger.info(
-                        "Sending due task %s (%s) for %s, id %s",
-                        entry.name, entry.task, slot.isoformat(), run_id,
-                    )  # fmt: skip
+                    iso = isos.get(slot)
+                    if iso is None:
+                        iso = isos[slot] = slot.isoformat()
+                    run_id = run_task_id(entry.model_id, iso)
+                    if log:
+                        logger.info(
+                            "Sending due task %s (%s) for %s, id %s", entry.name, entry.task, iso, run_id
+                        )
                     self._send_once(entry, run_id, producer)
                     done += 1
         except Exception as exc:  # the broker (connection, channel, publish): retry later
