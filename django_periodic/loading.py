@@ -17,11 +17,13 @@ from typing import Any
 
 from django.db.models import Case, DateTimeField, F, When
 
+from .cron import CronFieldError
 from .entries import EntryError, TaskPlan
 from .planning import RunState, first_run
 from .querysets import SCHEDULE_FIELDS
 from .runstate import disable, set_load_errors
 from .utils import from_db
+from .validators import cron_error
 
 logger = logging.getLogger("django_periodic.beat")
 
@@ -138,6 +140,9 @@ class Loader:
             for schedule_row in model._base_manager.using(self.using).filter(pk__in=wanted):
                 try:
                     known[schedule_row.pk] = schedule_row.schedule
+                except CronFieldError as exc:  # fields written around validation
+                    reason = " ".join(cron_error(exc).messages)
+                    known[schedule_row.pk] = EntryError(f"its schedule cannot be read: {reason}")
                 except Exception as exc:  # a row that cannot build its Celery schedule
                     known[schedule_row.pk] = EntryError(f"its schedule cannot be read: {exc}")
 

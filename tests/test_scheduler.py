@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from django_periodic.changes import PeriodicTasks
 from django_periodic.dispatch import run_task_id
@@ -468,3 +468,23 @@ def test_tasks_sent_together_share_one_run_state_in_memory(make_scheduler, clock
     scheduler = make_scheduler()  # a restart reads them back: one state again
     scheduler.tick()
     assert len({id(plan.state) for plan in scheduler._by_id.values()}) == 1
+
+
+def test_a_crontab_written_around_validation_to_match_no_date_gets_a_load_error(make_scheduler, clock):
+    never = CrontabSchedule.objects.create(minute="0", hour="0", day_of_month="28", month_of_year="2")
+    PeriodicTask.objects.create(name="30 February", task="tests.registered", crontab=never)
+    with connection.cursor() as cursor:  # written around validation, which refuses it
+        table = connection.ops.quote_name(CrontabSchedule._meta.db_table)
+        cursor.execute(f"UPDATE {table} SET day_of_month = '30' WHERE id = %s", [never.pk])
+    scheduler = make_scheduler()
+    scheduler.tick()
+    task = row("30 February")
+    assert task.enabled
+    assert task.load_error == (
+        "its schedule cannot be read: '30' is not a valid day_of_month: no month in month_of_year has such "
+        "a day. Use 1-31, '*', lists, ranges or steps."
+    )
+    assert list(scheduler.schedule) == []
+    never.save()  # 28 again; the edit re-stamps the task, beat reads it and clears the error
+    scheduler.tick()
+    assert row("30 February").load_error == "" and list(scheduler.schedule) == ["30 February"]
