@@ -91,8 +91,8 @@ class DjangoPeriodic:
         so the new args are used from the edit's commit on; what this waits for is
         the scheduler's own view (schedule, run state) catching up with the edit.
         """
-        pk, version = self._edited
-        return (scheduler.loaded_version or 0) >= version and pk in scheduler._by_id
+        _pk, version = self._edited
+        return (scheduler.loaded_version or 0) >= version
 
     def flush(self, scheduler: Any) -> None:
         """Run state is written before each batch is sent: nothing is left to write."""

@@ -101,10 +101,11 @@ class PeriodicTasks(models.Model):
         idle beat's CPU otherwise).
         """
         connection = connections[using or "default"]
-        sql = _STATE_SQL.get(connection.vendor)
+        key = (connection.vendor, cls._meta.db_table)
+        sql = _STATE_SQL.get(key)
         if sql is None:
             quote = connection.ops.quote_name
-            sql = _STATE_SQL[connection.vendor] = "SELECT {}, {} FROM {} WHERE {} = %s".format(
+            sql = _STATE_SQL[key] = "SELECT {}, {} FROM {} WHERE {} = %s".format(
                 quote("version"), quote("reset_version"), quote(cls._meta.db_table), quote("ident")
             )
         with connection.cursor() as cursor:
@@ -113,8 +114,8 @@ class PeriodicTasks(models.Model):
         return FeedState(int(row[0]), int(row[1])) if row else FeedState(0, 0)
 
 
-#: The poll statement by database vendor (see PeriodicTasks.state)
-_STATE_SQL: dict[str, str] = {}
+#: The poll statement by (database vendor, table) (see PeriodicTasks.state)
+_STATE_SQL: dict[tuple[str, str], str] = {}
 
 
 class PeriodicTaskDeletion(models.Model):

@@ -105,14 +105,12 @@ class Run:
     )  # fmt: skip
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...], decoded: JSONTexts) -> Run:
-        """A run from a row of :attr:`COLUMNS`; :class:`EntryError` says what is wrong with it.
-
-        ``decoded`` decodes the JSON columns, once per distinct text.
-        """
+    def from_row(cls, row: tuple[Any, ...]) -> Run:
+        """A run from a row of :attr:`COLUMNS`; :class:`EntryError` says what is wrong with it."""
         (pk, name, task, args, kwargs, headers, options,
          queue, exchange, routing_key, priority, expires, seconds) = row  # fmt: skip
-        args, kwargs, headers, options = decoded[args], decoded[kwargs], decoded[headers], decoded[options]
+        args, kwargs = decode_json(args), decode_json(kwargs)
+        headers, options = decode_json(headers), decode_json(options)
         check_message(args, kwargs, headers, options)
         options = message_options(
             name, options, headers, queue, exchange, routing_key, priority, expires or seconds
@@ -123,20 +121,18 @@ class Run:
         return f"<Run: {self.name} {self.task}>"
 
 
-class JSONTexts(dict[str | None, Any]):
-    """JSON texts decoded once each: runs sent together mostly share ``{}`` and ``[]``.
-
-    The values are shared between runs, so they are never changed: a run copies what
-    it changes (see :meth:`Run.from_row` and :func:`~django_periodic.dispatch.message_options`).
-    """
-
-    def __missing__(self, text: str | None) -> Any:
-        try:
-            value = None if text is None else json.loads(text)
-        except ValueError as exc:
-            raise EntryError(f"a JSON column cannot be read: {exc}") from exc
-        self[text] = value
-        return value
+def decode_json(text: str | None) -> Any:
+    """A JSON column read as text (see :attr:`Run.COLUMNS`); empty ones without the parser."""
+    if text is None:
+        return None
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise EntryError(f"a JSON column cannot be read: {exc}") from exc
 
 
 def check_message(args: Any, kwargs: Any, headers: Any, options: Any) -> None:

@@ -13,12 +13,12 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Case, DateTimeField, F, When
 
 from .cron import CronFieldError
-from .entries import EntryError, TaskPlan
+from .entries import EntryError, Run, TaskPlan
 from .planning import RunState, first_run
 from .querysets import SCHEDULE_FIELDS
 from .runstate import disable, set_load_errors
@@ -42,6 +42,31 @@ COLUMNS = (
 CHUNK = 1000
 
 
+def pages(rows: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """The tuples of ``rows`` (a ``values_list`` with the id first) in id order, ``size`` per query.
+
+    Keyset pages rather than one cursor: no read stays open while beat plans (on
+    SQLite it would hold writers off), and no server-side cursor is needed (which
+    connection poolers in transaction mode do not allow). Rows that change between
+    two pages carry a newer version than the one read before the load, so the next
+    poll reads them again.
+    """
+    rows = rows.order_by("pk")
+    last = None
+    while True:
+        page = list((rows if last is None else rows.filter(pk__gt=last))[:size])
+        yield from page
+        if len(page) < size:
+            return
+        last = page[-1][0]
+
+
+class Unreadable(NamedTuple):
+    """A schedule row that cannot build its Celery schedule, and why."""
+
+    reason: str
+
+
 class Loader:
     """Turns task rows into :class:`TaskPlan` objects planned at ``now``.
 
@@ -58,7 +83,7 @@ class Loader:
         self._intervals = self._schedules["interval"]
         self._crontabs = self._schedules["crontab"]
         self._states: dict[tuple[Any, ...], RunState] = {}
-        self._first_runs: dict[tuple[int, RunState], datetime | None] = {}
+        self._first_runs: dict[tuple[int, int], datetime | None] = {}
         #: task id -> why it cannot be scheduled ("" clears an earlier reason)
         self.errors: dict[Any, str] = {}
         #: tasks that will never run again (expired, or a clocked run that is done)
@@ -69,10 +94,32 @@ class Loader:
         rows = iter(rows)
         while chunk := list(islice(rows, CHUNK)):
             self._read_schedules(chunk)
+            flagged: dict[Any, TaskPlan] = {}
             for row in chunk:
                 entry = self._entry(row)
-                if entry is not None:
+                if entry is None:
+                    continue
+                if row[2]:  # it has a load_error: cleared only once its message reads too
+                    flagged[entry.model_id] = entry
+                else:
                     yield entry
+            if flagged:
+                yield from self._recheck(flagged)
+
+    def _recheck(self, flagged: dict[Any, TaskPlan]) -> Iterator[TaskPlan]:
+        """The flagged entries whose message fields read well now; the errors of the others stay."""
+        rows = self.model._base_manager.using(self.using).filter(pk__in=list(flagged))
+        for row in rows.values_list(*Run.COLUMNS, "load_error"):
+            try:
+                Run.from_row(row[:-1])
+            except EntryError as exc:
+                reason = f"{exc}"
+                if reason == row[-1]:
+                    del self.errors[row[0]]  # unchanged: nothing to write
+                else:
+                    self.errors[row[0]] = reason
+                continue
+            yield flagged[row[0]]
 
     def _entry(self, row: tuple[Any, ...]) -> TaskPlan | None:
         (pk, enabled, load_error, interval_id, crontab_id, solar_id, clocked_id,
@@ -87,8 +134,10 @@ class Loader:
                 schedule = self._crontabs.get(crontab_id)
             else:
                 schedule = self._schedule(solar_id, clocked_id)
-            if schedule is None or isinstance(schedule, EntryError):
-                raise schedule or EntryError("its schedule row does not exist")
+            if schedule is None:
+                raise EntryError("its schedule row does not exist")
+            if isinstance(schedule, Unreadable):
+                raise EntryError(schedule.reason)
             key = (last_run_at, start_time, expires, anchor, missed, missed_limit, grace)
             state = self._states.get(key)
             if state is None:
@@ -102,7 +151,7 @@ class Loader:
                     missed_limit=missed_limit,
                     grace=grace,
                 )
-            plan_key = (id(schedule), state)
+            plan_key = (id(schedule), id(state))  # both held by this loader
             try:
                 planned = self._first_runs[plan_key]
             except KeyError:
@@ -142,9 +191,9 @@ class Loader:
                     known[schedule_row.pk] = schedule_row.schedule
                 except CronFieldError as exc:  # fields written around validation
                     reason = " ".join(cron_error(exc).messages)
-                    known[schedule_row.pk] = EntryError(f"its schedule cannot be read: {reason}")
+                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {reason}")
                 except Exception as exc:  # a row that cannot build its Celery schedule
-                    known[schedule_row.pk] = EntryError(f"its schedule cannot be read: {exc}")
+                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {exc}")
 
     def write_outcome(self) -> None:
         """Store the load errors found (and clear the mended ones); disable the expired tasks."""

@@ -12,7 +12,7 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +26,9 @@ from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .codeschedule import sync_code_schedule
 from .conf import app_settings
 from .dispatch import send
-from .entries import EntryError, JSONTexts, ModelEntry, Run, TaskPlan
+from .entries import EntryError, ModelEntry, Run, TaskPlan
 from .leadership import Change, Lease
-from .loading import COLUMNS, Loader
+from .loading import COLUMNS, Loader, pages
 from .models import PeriodicTask
 from .planning import RunState
 from .querysets import SCHEDULE_FIELDS
@@ -99,7 +99,10 @@ class DatabaseScheduler(Scheduler):
             self._database_failed("reading the schedule at start", exc)
 
     def _follow_lease(self) -> None:
-        change = self.lease.maintain(early=self.poll_interval)
+        # Renewing on a poll's wake-up (up to one poll early) saves a wake-up of its own;
+        # with polls as rare as renewals there is nothing to save.
+        early = self.poll_interval if self.poll_interval < self.lease.renew_every else 0.0
+        change = self.lease.maintain(early=early)
         if change is Change.ACQUIRED:
             # Run state comes from the database, never from what this process saw before.
             self._forget()
@@ -138,21 +141,14 @@ class DatabaseScheduler(Scheduler):
             logger.info("beat_schedule stored: %s", ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     @property
-    def schedule(self) -> dict[str, ModelEntry]:
-        """The loaded tasks as Celery entries by name, read from the database now.
+    def schedule(self) -> ScheduleView:
+        """The loaded tasks as Celery entries by name, each read from the database when asked.
 
-        For code written against Celery's API; beat itself keeps only timing in
-        memory (see :mod:`.entries`), so this costs a query per 1,000 tasks.
+        For code written against Celery's API: beat itself keeps only timing in memory
+        (see :mod:`.entries`). ``len()`` costs nothing; iterating costs a query per
+        1,000 tasks, and each entry looked up one query.
         """
-        found: dict[str, ModelEntry] = {}
-        rows = self.Model._base_manager.using(self.using).select_related(*SCHEDULE_FIELDS)
-        for chunk in chunks(list(self._by_id)):
-            for row in rows.filter(pk__in=chunk):
-                with contextlib.suppress(EntryError):
-                    entry = self.Entry(row, app=self.app)
-                    entry.next_run_at = self._by_id[row.pk].next_run_at
-                    found[entry.name] = entry
-        return found
+        return ScheduleView(self)
 
     @property
     def loaded_version(self) -> int | None:
@@ -247,7 +243,7 @@ class DatabaseScheduler(Scheduler):
         ]
         if self.poll_interval >= self.lease.renew_every:
             waits.append(self.lease.seconds_until_attempt())
-        # else the lease is renewed on a poll's wake-up (see Lease.maintain's ``early``)
+        # else the lease is renewed on a poll's wake-up (see _follow_lease)
         if self._queue:
             waits.append((self._queue[0][0] - now).total_seconds())
         retry = self.sender.seconds_until_retry()
@@ -272,7 +268,7 @@ class DatabaseScheduler(Scheduler):
         self._queue.clear()
         loader = self._loader()
         rows = self.enabled_models_qs().prefetch_related(None).values_list(*COLUMNS)
-        for entry in loader.entries(rows.iterator(chunk_size=2000)):
+        for entry in loader.entries(pages(rows)):
             self._by_id[entry.model_id] = entry
             self._queue.append((entry.due_at(entry.next_run_at), entry.model_id, entry))  # type: ignore[arg-type]
         heapq.heapify(self._queue)
@@ -311,6 +307,11 @@ class DatabaseScheduler(Scheduler):
             self._drop(task_id)
         for row in changed:
             self._drop(row[0])
+        if type(self).enabled_models_qs is not DatabaseScheduler.enabled_models_qs:
+            # a subclass schedules a subset: keep the changed rows that are in it
+            ids = [row[0] for row in changed]
+            wanted = set(self.enabled_models_qs().filter(pk__in=ids).values_list("pk", flat=True))
+            changed = [row for row in changed if row[0] in wanted]
         loader = self._loader()
         for entry in loader.entries(changed):
             self._add(entry)
@@ -378,21 +379,21 @@ class DatabaseScheduler(Scheduler):
                 self._push(entry)
         if not sending:
             return
-        runs = self._read_runs([entry.model_id for entry, _slot, _following in sending])
-        sending = [item for item in sending if item[0].model_id in runs]
-        finished = [entry.model_id for entry, _slot, following in sending if following is None]
         try:
+            runs = self._read_runs([entry.model_id for entry, _slot, _following in sending])
+            sending = [item for item in sending if item[0].model_id in runs]
             self.stats["statements"] += record_runs(
                 self.Model,
                 [entry.model_id for entry, _slot, _following in sending],
-                finished,
+                [entry.model_id for entry, _slot, following in sending if following is None],
                 now,
                 self.using,
                 lease=self.lease,
             )
         except DatabaseError:
             for entry, _slot, _following in sending:  # still due: they go out once the database is back
-                self._push(entry)
+                if entry.model_id in self._by_id:
+                    self._push(entry)
             raise
         self.sender.send_batch([(runs[entry.model_id], slot) for entry, slot, _following in sending])
         # The new run states are interned: tasks sent together share one object again.
@@ -421,12 +422,11 @@ class DatabaseScheduler(Scheduler):
         """
         runs: dict[Any, Run] = {}
         errors: dict[Any, str] = {}
-        decoded = JSONTexts()
         rows = self.Model._base_manager.using(self.using).filter(enabled=True).values_list(*Run.COLUMNS)
         for chunk in chunks(task_ids, BATCH):
             for row in rows.filter(pk__in=chunk):
                 try:
-                    runs[row[0]] = Run.from_row(row, decoded)
+                    runs[row[0]] = Run.from_row(row)
                 except EntryError as exc:
                     logger.error("Task %r (id %s) cannot be sent and is skipped: %s", row[1], row[0], exc)
                     errors[row[0]] = f"{exc}"
@@ -442,6 +442,39 @@ class DatabaseScheduler(Scheduler):
         return send(
             self.app, entry.task, entry.args, entry.kwargs, entry.options, task_id=run_id, producer=producer
         )
+
+
+class ScheduleView(Mapping[str, ModelEntry]):
+    """:attr:`DatabaseScheduler.schedule`: names of the tasks beat holds -> Celery entries."""
+
+    def __init__(self, scheduler: DatabaseScheduler) -> None:
+        self.scheduler = scheduler
+
+    def _rows(self) -> Any:
+        return self.scheduler.Model._base_manager.using(self.scheduler.using)
+
+    def __len__(self) -> int:
+        return len(self.scheduler._by_id)
+
+    def __iter__(self) -> Iterator[str]:
+        names = self._rows().values_list("name", flat=True)
+        for chunk in chunks(list(self.scheduler._by_id)):
+            yield from names.filter(pk__in=chunk)
+
+    def __getitem__(self, name: str) -> ModelEntry:
+        scheduler = self.scheduler
+        row = self._rows().select_related(*SCHEDULE_FIELDS).filter(name=name).first()
+        plan = scheduler._by_id.get(row.pk) if row is not None else None
+        if plan is None:
+            raise KeyError(name)
+        try:
+            entry = scheduler.Entry(
+                row, app=scheduler.app, starting_deadline=scheduler.app.conf.beat_cron_starting_deadline
+            )
+        except EntryError as exc:
+            raise KeyError(name) from exc
+        entry.next_run_at = plan.next_run_at
+        return entry
 
 
 def _close_connections() -> None:

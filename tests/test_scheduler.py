@@ -73,11 +73,13 @@ def test_edits_are_applied_from_the_delta(make_scheduler, clock, every_10s, djan
     new = interval_task(every_10s, name="new", args=[1])
     with django_assert_num_queries(4):  # counter, changed rows, their schedule rows, deletions
         scheduler.tick()
-    assert scheduler.stats["delta_rows"] == 1
+    assert scheduler.stats["delta_rows"] == 1 and new.pk in scheduler._by_id
     assert scheduler.schedule["new"].args == [1]
+    before = scheduler._by_id[new.pk]
     new.args = [2]
     new.save()
     scheduler.tick()
+    assert scheduler.stats["delta_rows"] == 2 and scheduler._by_id[new.pk] is not before
     assert scheduler.schedule["new"].args == [2]
     PeriodicTask.objects.filter(name="new").update(enabled=False)
     scheduler.tick()
@@ -95,7 +97,9 @@ def test_schedule_row_edit_reaches_beat(make_scheduler, clock, every_10s):
     every_10s.every = 60
     every_10s.save()
     scheduler.tick()
-    assert scheduler.schedule["t"].schedule.run_every == timedelta(seconds=60)
+    plan = next(iter(scheduler._by_id.values()))
+    assert plan.schedule.run_every == timedelta(seconds=60)
+    assert plan.next_run_at == row("t").date_changed + timedelta(seconds=60)
 
 
 def test_raw_sql_signal_triggers_a_full_read(make_scheduler, every_10s):
@@ -237,6 +241,11 @@ def test_bad_rows_are_marked_and_the_rest_run(make_scheduler, clock, every_10s):
     scheduler.tick()
     assert scheduler.names() == ["good"]
     assert "kwargs is not a JSON object" in row("bad").load_error
+    restarted = make_scheduler()  # a restart (or the hourly full read) keeps the error
+    restarted.tick()
+    assert "kwargs is not a JSON object" in row("bad").load_error
+    assert list(restarted.schedule) == ["good"] and restarted.names() == []
+    scheduler = restarted
     bad = row("bad")
     bad.kwargs = {}
     bad.save()
@@ -260,6 +269,24 @@ def test_database_error_never_ends_beat(make_scheduler, clock, every_10s, monkey
     clock.now = task.date_changed + timedelta(seconds=10)
     scheduler.tick()
     assert scheduler.names() == ["t"]
+
+
+def test_failed_read_of_the_messages_keeps_the_runs_due(make_scheduler, clock, every_10s, monkeypatch):
+    task = interval_task(every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    clock.now = task.date_changed + timedelta(seconds=10)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(scheduler, "_read_runs", broken)
+    scheduler.tick()
+    assert scheduler.sent == []
+    monkeypatch.undo()
+    scheduler.tick()
+    assert scheduler.sent[0]["id"] == run_task_id(task.pk, clock.now)
+    assert row("t").total_run_count == 1
 
 
 def test_failed_record_keeps_the_runs_due(make_scheduler, clock, every_10s, monkeypatch):
@@ -488,3 +515,28 @@ def test_a_crontab_written_around_validation_to_match_no_date_gets_a_load_error(
     never.save()  # 28 again; the edit re-stamps the task, beat reads it and clears the error
     scheduler.tick()
     assert row("30 February").load_error == "" and list(scheduler.schedule) == ["30 February"]
+
+
+def test_a_subclass_that_narrows_enabled_models_qs_schedules_only_its_subset(celery_app, clock, every_10s):
+    from django_periodic.leadership import Lease
+
+    from .conftest import RecordingScheduler
+
+    class ReportsOnly(RecordingScheduler):
+        def enabled_models_qs(self):
+            return super().enabled_models_qs().filter(queue="reports")
+
+    interval_task(every_10s, name="report", queue="reports")
+    interval_task(every_10s, name="other")
+    scheduler = ReportsOnly(
+        app=celery_app, clock=clock, poll_interval=0, lease=Lease(seconds=3600, renew_every=1800)
+    )
+    try:
+        scheduler.tick()
+        assert sorted(scheduler.schedule) == ["report"]
+        interval_task(every_10s, name="late report", queue="reports")
+        interval_task(every_10s, name="late other")
+        scheduler.tick()  # the delta keeps to the subset too
+        assert sorted(scheduler.schedule) == ["late report", "report"]
+    finally:
+        scheduler.close()
