@@ -416,6 +416,12 @@ def test_use_tz_false_keeps_times_right(make_scheduler, clock, settings):
     clock.advance(seconds=10)
     scheduler.tick()
     assert scheduler.names() == ["naive", "naive"]
+    restarted = make_scheduler()  # the full read takes last_run_at back as naive local time
+    restarted.tick()
+    assert restarted.names() == []
+    clock.advance(seconds=10)
+    restarted.tick()
+    assert restarted.names() == ["naive"]
 
 
 def test_solar_row_without_the_extra_is_marked_not_dropped(make_scheduler, monkeypatch, every_10s):
