@@ -115,7 +115,7 @@ class Run:
         options = message_options(
             name, options, headers, queue, exchange, routing_key, priority, expires or seconds
         )
-        return cls(pk, name, task, list(args), dict(kwargs), options)
+        return cls(pk, name, task, args, kwargs, options)
 
     def __repr__(self) -> str:
         return f"<Run: {self.name} {self.task}>"

@@ -116,16 +116,11 @@ class Lease:
             self.db_now() + Value(timedelta(seconds=self.seconds)), output_field=DateTimeField()
         )
 
-    def maintain(self, early: float = 0.0) -> Change:
-        """Renew (leader) or try to take over (standby) when it is time; say what changed.
-
-        A leader renews up to ``early`` seconds before its time (renewing early is
-        always safe), so a caller that wakes at a fixed rate renews on one of its
-        own wake-ups instead of waking once more for it.
-        """
+    def maintain(self) -> Change:
+        """Renew (leader) or try to take over (standby) when it is time; say what changed."""
         now = self.monotonic()
         was_leader = self.epoch is not None
-        if now + (early if was_leader else 0.0) < self._next_attempt:
+        if now < self._next_attempt:
             if was_leader and now >= self.valid_until:
                 return self._lose("its lease ran out before it could renew")
             return Change.NONE

@@ -18,15 +18,13 @@ from typing import Any, NamedTuple
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Case, DateTimeField, F, When
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import make_aware
 
 from .cron import CronFieldError
 from .entries import EntryError, Run, TaskPlan
 from .planning import RunState, first_run
 from .querysets import SCHEDULE_FIELDS
 from .runstate import disable, set_load_errors
-from .utils import from_db
+from .utils import aware_utc
 from .validators import cron_error
 
 logger = logging.getLogger("django_periodic.beat")
@@ -59,20 +57,25 @@ def pages(rows: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
     converters: datetimes may be naive or text, booleans 0/1 (:class:`Loader`
     converts what it uses, once per distinct value).
     """
-    using = rows.db
-    connection = connections[using]
     rows = rows.order_by("pk")
     last = None
     while True:
         page = (rows if last is None else rows.filter(pk__gt=last))[:size]
-        sql, params = page.query.get_compiler(using).as_sql()
-        with _cursor(connection) as cursor:
-            cursor.execute(sql, params)
-            fetched = cursor.fetchall()
+        fetched = fetch(page)
         yield from fetched
         if len(fetched) < size:
             return
         last = fetched[-1][0]
+
+
+def fetch(rows: Any) -> list[tuple[Any, ...]]:
+    """The tuples of a ``values_list`` queryset as the database driver returns them
+    (see :func:`pages`), through a cursor fit for many rows."""
+    using = rows.db
+    sql, params = rows.query.get_compiler(using).as_sql()
+    with _cursor(connections[using]) as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def _cursor(connection: Any) -> Any:
@@ -93,23 +96,6 @@ def _cursor(connection: Any) -> Any:
     connection.ensure_connection()
     raw = BinaryCursor(connection.connection)
     return (CursorDebugWrapper if connection.queries_logged else CursorWrapper)(raw, connection)
-
-
-def aware_utc(value: Any, connection_tz: Any) -> datetime | None:
-    """A datetime column's value as aware UTC, whether the ORM or the driver read it.
-
-    Naive values are in the connection's time zone (Django's rule for databases
-    without time zone support), or in ``TIME_ZONE`` without ``USE_TZ``.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = parse_datetime(value)
-        if value is None:
-            raise ValueError("a datetime column cannot be read")
-    if value.tzinfo is None and connection_tz is not None:
-        value = make_aware(value, connection_tz)
-    return from_db(value)
 
 
 class Unreadable(NamedTuple):

@@ -99,10 +99,7 @@ class DatabaseScheduler(Scheduler):
             self._database_failed("reading the schedule at start", exc)
 
     def _follow_lease(self) -> None:
-        # Renewing on a poll's wake-up (up to one poll early) saves a wake-up of its own;
-        # with polls as rare as renewals there is nothing to save.
-        early = self.poll_interval if self.poll_interval < self.lease.renew_every else 0.0
-        change = self.lease.maintain(early=early)
+        change = self.lease.maintain()
         if change is Change.ACQUIRED:
             # Run state comes from the database, never from what this process saw before.
             self._forget()
@@ -243,7 +240,8 @@ class DatabaseScheduler(Scheduler):
         ]
         if self.poll_interval >= self.lease.renew_every:
             waits.append(self.lease.seconds_until_attempt())
-        # else the lease is renewed on a poll's wake-up (see _follow_lease)
+        # else the lease is renewed on the first poll's wake-up after its time (at most one
+        # poll interval late, well inside the lease): no wake-up of its own
         if self._queue:
             waits.append((self._queue[0][0] - now).total_seconds())
         retry = self.sender.seconds_until_retry()

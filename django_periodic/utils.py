@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
 #: Seconds to wait before looking again at a schedule that will never run.
@@ -26,6 +27,23 @@ def from_db(value: datetime | None) -> datetime | None:
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
     return value.astimezone(UTC)
+
+
+def aware_utc(value: Any, connection_tz: Any) -> datetime | None:
+    """A datetime column's value as aware UTC, whether the ORM or the driver read it.
+
+    Naive values are in the connection's time zone (Django's rule for databases
+    without time zone support), or in ``TIME_ZONE`` without ``USE_TZ``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is None:
+            raise ValueError("a datetime column cannot be read")
+    if value.tzinfo is None and connection_tz is not None:
+        value = timezone.make_aware(value, connection_tz)
+    return from_db(value)
 
 
 def to_db(value: datetime | None) -> datetime | None:
