@@ -23,7 +23,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from .dispatch import message_options, task_options
-from .planning import RunState, first_run, is_missed, jitter, run_after
+from .planning import RunState, is_missed, jitter, run_after
 
 
 class EntryError(ValueError):
@@ -55,11 +55,6 @@ class TaskPlan:
     def is_missed(self, slot: datetime, now: datetime) -> bool:
         """Whether the run of ``slot`` is too late to send under the task's policy."""
         return is_missed(self.schedule, self.state, slot, now)
-
-    def plan(self, now: datetime) -> datetime | None:
-        """Set and return the next run, from the run state read from the database."""
-        self.next_run_at = first_run(self.schedule, self.state, now)
-        return self.next_run_at
 
     def following(self, slot: datetime, now: datetime) -> datetime | None:
         """The run after ``slot`` if it is sent at ``now``; None when the task ends."""

@@ -9,6 +9,7 @@ one batch share their ``last_run_at``), and one first run per (schedule, state).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -87,15 +88,21 @@ def _cursor(connection: Any) -> Any:
 
     if not is_psycopg3:
         return connection.cursor()
+    connection.ensure_connection()
+    raw = _binary_cursor_class()(connection.connection)
+    return (CursorDebugWrapper if connection.queries_logged else CursorWrapper)(raw, connection)
+
+
+@functools.cache
+def _binary_cursor_class() -> Any:
+    """psycopg 3's cursor, asking for binary results and never preparing statements."""
     import psycopg
 
     class BinaryCursor(psycopg.Cursor):
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
             return super().execute(query, params, prepare=False, binary=True)
 
-    connection.ensure_connection()
-    raw = BinaryCursor(connection.connection)
-    return (CursorDebugWrapper if connection.queries_logged else CursorWrapper)(raw, connection)
+    return BinaryCursor
 
 
 class Unreadable(NamedTuple):
