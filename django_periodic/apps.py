@@ -18,13 +18,13 @@ class DjangoPeriodicConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as periodic_checks
-        from . import signals
         from .models import (
             ClockedSchedule,
             CrontabSchedule,
             IntervalSchedule,
             PeriodicTask,
             SolarSchedule,
+            signals,
         )
 
         post_delete.connect(

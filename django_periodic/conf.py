@@ -6,9 +6,12 @@ Options Celery already owns (``timezone``, ``beat_max_loop_interval``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
     # Seconds between two looks at the change counter (one indexed single-row read).
@@ -43,3 +46,21 @@ class Settings:
 
 
 app_settings = Settings()
+
+
+def configured_clock() -> Callable[[], datetime]:
+    """The clock beat and the admin preview read: ``DJANGO_PERIODIC["CLOCK"]`` or UTC now."""
+    if app_settings.CLOCK:
+        clock: Callable[[], datetime] = import_string(app_settings.CLOCK)
+        return clock
+    return utc_now
+
+
+def current_time() -> datetime:
+    """Now, by :func:`configured_clock`."""
+    return configured_clock()()
+
+
+def utc_now() -> datetime:
+    """The real clock, aware UTC."""
+    return datetime.now(UTC)

@@ -9,10 +9,9 @@ broker errors are logged and retried with back-off; they never end beat.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,19 +21,18 @@ from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
 
-from .changes import PeriodicTaskDeletion, PeriodicTasks
-from .codeschedule import sync_code_schedule
-from .conf import app_settings
-from .dispatch import send
-from .entries import EntryError, ModelEntry, Run, TaskPlan
-from .leadership import Change, Lease
-from .loading import COLUMNS, Loader, pages
-from .models import PeriodicTask
-from .planning import RunState
-from .querysets import SCHEDULE_FIELDS
-from .runstate import BATCH, LeaseLostError, chunks, record_runs, set_load_errors
-from .sending import RunSender
-from .utils import configured_clock
+from .beat.code_schedules import sync_code_schedule
+from .beat.entries import ModelEntry, ScheduleView
+from .beat.leadership import Lease, LeaseChange
+from .beat.loading import COLUMNS, ID, Loader, pages, read_changes
+from .beat.plans import PlanQueue, TaskPlan
+from .beat.publish import send
+from .beat.recording import LeaseLostError, record_runs, set_load_errors
+from .beat.runs import Run, read_runs
+from .beat.sending import RunSender
+from .conf import app_settings, configured_clock
+from .models import PeriodicTask, PeriodicTaskDeletion, PeriodicTasks
+from .timing.plans import RunState
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
@@ -68,10 +66,8 @@ class DatabaseScheduler(Scheduler):
         )
         self.poll_interval = float(poll_interval if poll_interval is not None else app_settings.POLL_INTERVAL)
         self.using = "default"
-        #: task id -> entry, for every enabled task that has a next run
-        self._by_id: dict[Any, TaskPlan] = {}
-        #: (due at, task id, entry): due at is the entry's next slot plus its jitter
-        self._queue: list[tuple[datetime, Any, TaskPlan]] = []
+        #: when each loaded task runs next
+        self.plans = PlanQueue()
         self._version: int | None = None
         self._next_poll = 0.0
         self._next_reconcile = 0.0
@@ -100,17 +96,16 @@ class DatabaseScheduler(Scheduler):
 
     def _follow_lease(self) -> None:
         change = self.lease.maintain()
-        if change is Change.ACQUIRED:
+        if change is LeaseChange.ACQUIRED:
             # Run state comes from the database, never from what this process saw before.
             self._forget()
             self.install_default_entries(None)
             self.update_from_dict(self.app.conf.beat_schedule)
-        elif change is Change.LOST or (not self.lease.is_leader and self._by_id):
+        elif change is LeaseChange.LOST or (not self.lease.is_leader and self.plans):
             self._forget()
 
     def _forget(self) -> None:
-        self._by_id.clear()
-        self._queue.clear()
+        self.plans.clear()
         self.sender.pending.clear()
         self._version = None
 
@@ -142,8 +137,7 @@ class DatabaseScheduler(Scheduler):
         """The loaded tasks as Celery entries by name, each read from the database when asked.
 
         For code written against Celery's API: beat itself keeps only timing in memory
-        (see :mod:`.entries`). ``len()`` costs nothing; iterating costs a query per
-        1,000 tasks, and each entry looked up one query.
+        (see :mod:`.beat.plans`).
         """
         return ScheduleView(self)
 
@@ -191,7 +185,7 @@ class DatabaseScheduler(Scheduler):
         db = connections[self.using].settings_dict
         return (
             f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
-            f"    . poll -> every {self.poll_interval:g}s, {len(self._by_id)} task(s) loaded\n"
+            f"    . poll -> every {self.poll_interval:g}s, {len(self.plans)} task(s) loaded\n"
             f"    . lease -> {self.lease.name!r}, {self.lease.seconds:g}s, held by "
             f"{'this beat' if self.lease.is_leader else 'another beat (standby)'}"
         )
@@ -217,9 +211,9 @@ class DatabaseScheduler(Scheduler):
             elif mono >= self._next_poll:
                 self._poll()
             now = self.clock()
-            due = self._pop_due(now)
+            due = self.plans.pop_due(now)
             if due:
-                self._dispatch(due, now)
+                self._send_due(due, now)
             self._backoff = 0.0
         except LeaseLostError as exc:
             logger.warning("Runs not recorded: %s. Standing by.", exc)
@@ -242,8 +236,9 @@ class DatabaseScheduler(Scheduler):
             waits.append(self.lease.seconds_until_attempt())
         # else the lease is renewed on the first poll's wake-up after its time (at most one
         # poll interval late, well inside the lease): no wake-up of its own
-        if self._queue:
-            waits.append((self._queue[0][0] - now).total_seconds())
+        next_due = self.plans.next_due_at()
+        if next_due is not None:
+            waits.append((next_due - now).total_seconds())
         retry = self.sender.seconds_until_retry()
         if retry is not None:
             waits.append(retry)
@@ -262,14 +257,9 @@ class DatabaseScheduler(Scheduler):
     def _load_all(self) -> None:
         """Read every enabled task (at start, and as a rare safety reconcile)."""
         state = PeriodicTasks.state(self.using)
-        self._by_id.clear()
-        self._queue.clear()
         loader = self._loader()
         rows = self.enabled_models_qs().prefetch_related(None).values_list(*COLUMNS)
-        for entry in loader.entries(pages(rows)):
-            self._by_id[entry.model_id] = entry
-            self._queue.append((entry.due_at(entry.next_run_at), entry.model_id, entry))  # type: ignore[arg-type]
-        heapq.heapify(self._queue)
+        self.plans.load(loader.plans(pages(rows)))
         loader.write_outcome()
         self._version = state.version
         self.stats["full_loads"] += 1
@@ -277,7 +267,7 @@ class DatabaseScheduler(Scheduler):
         self._next_poll = mono + self.poll_interval
         self._next_reconcile = mono + float(app_settings.FULL_RECONCILE_INTERVAL)
         PeriodicTaskDeletion.prune(timedelta(days=app_settings.DELETION_RETENTION_DAYS), self.using)
-        logger.info("Loaded %d periodic task(s) at version %d.", len(self._by_id), state.version)
+        logger.info("Loaded %d periodic task(s) at version %d.", len(self.plans), state.version)
 
     def _loader(self) -> Loader:
         return Loader(self.Model, self.clock(), self.app.conf.beat_cron_starting_deadline, self.using)
@@ -294,25 +284,19 @@ class DatabaseScheduler(Scheduler):
             logger.info("Full re-read requested (version %d).", state.reset_version)
             self._load_all()
             return
-        rows = self.Model._base_manager.using(self.using).filter(version__gt=held)
-        changed = list(rows.values_list(*COLUMNS))
-        deleted = list(
-            PeriodicTaskDeletion.objects.using(self.using)
-            .filter(version__gt=held)
-            .values_list("task_id", flat=True)
-        )
+        changed, deleted = read_changes(self.Model, held, self.using)
         for task_id in deleted:
-            self._drop(task_id)
+            self.plans.drop(task_id)
         for row in changed:
-            self._drop(row[0])
+            self.plans.drop(row[ID])
         if type(self).enabled_models_qs is not DatabaseScheduler.enabled_models_qs:
             # a subclass schedules a subset: keep the changed rows that are in it
-            ids = [row[0] for row in changed]
+            ids = [row[ID] for row in changed]
             wanted = set(self.enabled_models_qs().filter(pk__in=ids).values_list("pk", flat=True))
-            changed = [row for row in changed if row[0] in wanted]
+            changed = [row for row in changed if row[ID] in wanted]
         loader = self._loader()
-        for entry in loader.entries(changed):
-            self._add(entry)
+        for plan in loader.plans(changed):
+            self.plans.add(plan)
         loader.write_outcome()
         self._version = state.version
         self.stats["delta_rows"] += len(changed) + len(deleted)
@@ -324,155 +308,106 @@ class DatabaseScheduler(Scheduler):
             state.version,
         )
 
-    def _add(self, entry: TaskPlan) -> None:
-        self._by_id[entry.model_id] = entry
-        self._push(entry)
-
-    def _push(self, entry: TaskPlan) -> None:
-        slot = entry.next_run_at
-        assert slot is not None
-        heapq.heappush(self._queue, (entry.due_at(slot), entry.model_id, entry))
-
-    def _drop(self, task_id: Any) -> None:
-        self._by_id.pop(task_id, None)
-        # its heap item is skipped when it surfaces (lazy removal)
-
     # -- sending -----------------------------------------------------------------
 
-    def _pop_due(self, now: datetime) -> list[tuple[TaskPlan, datetime]]:
-        """Every (entry, slot) due at ``now``; stale heap items are dropped on the way."""
-        due = []
-        queue = self._queue
-        by_id = self._by_id
-        while queue and queue[0][0] <= now:
-            due_at, task_id, entry = heapq.heappop(queue)
-            slot = entry.next_run_at
-            if by_id.get(task_id) is entry and slot is not None and entry.due_at(slot) == due_at:
-                due.append((entry, slot))
-        return due
+    def _send_due(self, due: list[tuple[TaskPlan, datetime]], now: datetime) -> None:
+        """Send the runs that fell due: apply the missed-run policy, read their messages,
+        record them (fenced), publish them, and plan each task's next run."""
+        sending = self._apply_missed_policy(due, now)
+        if not sending:
+            return
+        try:
+            runs = self._read_runs([plan.model_id for plan, _slot, _following in sending])
+            sending = [item for item in sending if item[0].model_id in runs]
+            self._record(sending, now)
+        except DatabaseError:
+            for plan, _slot, _following in sending:  # still due: they go out once the database is back
+                if self.plans.get(plan.model_id) is plan:
+                    self.plans.push(plan)
+            raise
+        self.sender.send_batch([(runs[plan.model_id], slot) for plan, slot, _following in sending])
+        self._advance(sending, now)
 
-    def _dispatch(self, due: list[tuple[TaskPlan, datetime]], now: datetime) -> None:
-        # Tasks that share a schedule, a run state and a slot (a burst: thousands of
-        # tasks at minute 0) share the answer: it is computed once per group.
-        plans: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
+    def _apply_missed_policy(
+        self, due: list[tuple[TaskPlan, datetime]], now: datetime
+    ) -> list[tuple[TaskPlan, datetime, datetime | None]]:
+        """The (plan, slot, following slot) to send; runs the task's policy skips move on.
+
+        Tasks that share a schedule, a run state and a slot (a burst: thousands of
+        tasks at minute 0) share the answer: it is computed once per group.
+        """
+        answers: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
-        for entry, slot in due:
-            key = (id(entry.schedule), id(entry.state), slot, entry.one_off)  # both live meanwhile
-            plan = plans.get(key)
-            if plan is None:
-                plan = plans[key] = (entry.is_missed(slot, now), entry.following(slot, now))
-            missed, following = plan
+        for plan, slot in due:
+            key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
+            answer = answers.get(key)
+            if answer is None:
+                answer = answers[key] = (plan.is_missed(slot, now), plan.following(slot, now))
+            missed, following = answer
             if not missed:
-                sending.append((entry, slot, following))
+                sending.append((plan, slot, following))
                 continue
-            # the task's policy skips runs this late (beat could not send in time)
-            entry.next_run_at = following
+            plan.next_run_at = following
             logger.warning(
                 "Run of task %s at %s skipped: %.0fs late, past its grace period.",
-                entry.model_id,
+                plan.model_id,
                 slot.isoformat(),
                 (now - slot).total_seconds(),
             )
             if following is not None:
-                self._push(entry)
-        if not sending:
-            return
-        try:
-            runs = self._read_runs([entry.model_id for entry, _slot, _following in sending])
-            sending = [item for item in sending if item[0].model_id in runs]
-            self.stats["statements"] += record_runs(
-                self.Model,
-                [entry.model_id for entry, _slot, _following in sending],
-                [entry.model_id for entry, _slot, following in sending if following is None],
-                now,
-                self.using,
-                lease=self.lease,
-            )
-        except DatabaseError:
-            for entry, _slot, _following in sending:  # still due: they go out once the database is back
-                if entry.model_id in self._by_id:
-                    self._push(entry)
-            raise
-        self.sender.send_batch([(runs[entry.model_id], slot) for entry, slot, _following in sending])
-        # The new run states are interned: tasks sent together share one object again.
-        # (Keyed by identity, the old state held in the value so no id is reused meanwhile.)
+                self.plans.push(plan)
+        return sending
+
+    def _record(self, sending: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
+        """Write the run state of the runs about to go out, in one fenced transaction."""
+        self.stats["statements"] += record_runs(
+            self.Model,
+            [plan.model_id for plan, _slot, _following in sending],
+            [plan.model_id for plan, _slot, following in sending if following is None],
+            now,
+            self.using,
+            lease=self.lease,
+        )
+
+    def _advance(self, sent: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
+        """Give each task that was sent its new run state and queue its next run.
+
+        The new run states are interned: tasks sent together share one object again
+        (keyed by identity, the old state held in the value so no id is reused meanwhile).
+        """
         sent_states: dict[int, tuple[RunState, RunState]] = {}
         interned: dict[RunState, RunState] = {}
-        for entry, _slot, following in sending:
-            old = entry.state
+        for plan, _slot, following in sent:
+            old = plan.state
             known = sent_states.get(id(old))
             if known is None:
                 state = replace(old, last_run_at=now, anchor=None)
                 known = sent_states[id(old)] = (old, interned.setdefault(state, state))
-            entry.state = known[1]
-            entry.next_run_at = following
+            plan.state = known[1]
+            plan.next_run_at = following
             if following is None:
-                self._drop(entry.model_id)
+                self.plans.drop(plan.model_id)
             else:
-                self._push(entry)
+                self.plans.push(plan)
 
     def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
-        """The message of each task about to run, read from its row (one query per 1,000).
+        """The message of each task about to run, read from its row (one query per batch).
 
         A task deleted or disabled since the last poll is not in the result, nor is
         one whose message fields are unusable: that one gets a ``load_error`` and
         leaves the schedule until its row is edited.
         """
-        runs: dict[Any, Run] = {}
-        errors: dict[Any, str] = {}
-        rows = self.Model._base_manager.using(self.using).filter(enabled=True).values_list(*Run.COLUMNS)
-        for chunk in chunks(task_ids, BATCH):
-            for row in rows.filter(pk__in=chunk):
-                try:
-                    runs[row[0]] = Run.from_row(row)
-                except EntryError as exc:
-                    logger.error("Task %r (id %s) cannot be sent and is skipped: %s", row[1], row[0], exc)
-                    errors[row[0]] = f"{exc}"
+        runs, errors = read_runs(self.Model, task_ids, self.using)
         for task_id in task_ids:
             if task_id not in runs:
-                self._drop(task_id)
+                self.plans.drop(task_id)
         if errors:
             set_load_errors(self.Model, errors, self.using)
         return runs
 
-    def send_run(self, entry: Run, run_id: str, producer: Any) -> Any:
+    def send_run(self, run: Run, run_id: str, producer: Any) -> Any:
         """Publish one run (override to send elsewhere, or to count in a benchmark)."""
-        return send(
-            self.app, entry.task, entry.args, entry.kwargs, entry.options, task_id=run_id, producer=producer
-        )
-
-
-class ScheduleView(Mapping[str, ModelEntry]):
-    """:attr:`DatabaseScheduler.schedule`: names of the tasks beat holds -> Celery entries."""
-
-    def __init__(self, scheduler: DatabaseScheduler) -> None:
-        self.scheduler = scheduler
-
-    def _rows(self) -> Any:
-        return self.scheduler.Model._base_manager.using(self.scheduler.using)
-
-    def __len__(self) -> int:
-        return len(self.scheduler._by_id)
-
-    def __iter__(self) -> Iterator[str]:
-        names = self._rows().values_list("name", flat=True)
-        for chunk in chunks(list(self.scheduler._by_id)):
-            yield from names.filter(pk__in=chunk)
-
-    def __getitem__(self, name: str) -> ModelEntry:
-        scheduler = self.scheduler
-        row = self._rows().select_related(*SCHEDULE_FIELDS).filter(name=name).first()
-        plan = scheduler._by_id.get(row.pk) if row is not None else None
-        if plan is None:
-            raise KeyError(name)
-        try:
-            entry = scheduler.Entry(
-                row, app=scheduler.app, starting_deadline=scheduler.app.conf.beat_cron_starting_deadline
-            )
-        except EntryError as exc:
-            raise KeyError(name) from exc
-        entry.next_run_at = plan.next_run_at
-        return entry
+        return send(self.app, run.task, run.args, run.kwargs, run.options, task_id=run_id, producer=producer)
 
 
 def _close_connections() -> None:

@@ -1,76 +1,19 @@
-"""Django validators for crontab fields, with messages that name the field and the fix."""
+"""django-celery-beat's ``validators`` names (compatibility): see :mod:`.models.validators`."""
 
-from __future__ import annotations
+from .models.validators import (
+    crontab_validator,
+    day_of_month_validator,
+    day_of_week_validator,
+    hour_validator,
+    minute_validator,
+    month_of_year_validator,
+)
 
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
-
-from .cron import CronFieldError, CronSpec, parse_field
-
-_HINTS = {
-    "minute": _("Use 0-59, '*', lists (0,30), ranges (0-15) or steps (*/15)."),
-    "hour": _("Use 0-23, '*', lists (8,20), ranges (9-17) or steps (*/2)."),
-    "day_of_month": _("Use 1-31, '*', lists, ranges or steps."),
-    "month_of_year": _("Use 1-12 or names (jan-dec), '*', lists, ranges or steps."),
-    "day_of_week": _("Use 0-7 (0 and 7 are Sunday) or names (sun-sat), '*', lists, ranges or steps."),
-}
-_PROBLEMS = {
-    "bad_name": _("'%(value)s' is not a valid %(field)s: the name '%(detail)s' is not allowed here."),
-    "bad_step": _("'%(value)s' is not a valid %(field)s: the step '%(detail)s' must be a whole number."),
-    "zero_step": _("'%(value)s' is not a valid %(field)s: a step of zero never matches."),
-    "out_of_range": _("'%(value)s' is not a valid %(field)s (%(detail)s)."),
-    "empty": _("'%(value)s' is not a valid %(field)s: it matches nothing."),
-    "impossible_date": _("'%(value)s' is not a valid %(field)s: no month in month_of_year has such a day."),
-}
-
-
-def cron_error(exc: CronFieldError) -> ValidationError:
-    """The translated ValidationError for a :class:`CronFieldError`."""
-    message = _PROBLEMS[exc.code]
-    hint = _HINTS[exc.field]
-    return ValidationError(
-        "%(problem)s %(hint)s",
-        code=f"crontab_{exc.code}",
-        params={
-            "problem": message % {"value": exc.value, "field": exc.field, "detail": exc.detail},
-            "hint": hint,
-        },
-    )
-
-
-def _field_validator(name: str):  # type: ignore[no-untyped-def]
-    def validate(value: str) -> None:
-        try:
-            parse_field(name, value)
-        except CronFieldError as exc:
-            raise cron_error(exc) from exc
-
-    validate.__name__ = f"{name}_validator"
-    validate.__qualname__ = validate.__name__
-    return validate
-
-
-minute_validator = _field_validator("minute")
-hour_validator = _field_validator("hour")
-day_of_month_validator = _field_validator("day_of_month")
-month_of_year_validator = _field_validator("month_of_year")
-day_of_week_validator = _field_validator("day_of_week")
-
-
-def crontab_validator(value: str) -> None:
-    """Validate a whole five-field expression: ``minute hour day_of_month month day_of_week``."""
-    parts = str(value).split()
-    if len(parts) != 5:
-        raise ValidationError(
-            _(
-                "'%(value)s' is not a crontab expression: write five fields, "
-                "minute hour day_of_month month_of_year day_of_week."
-            ),
-            code="crontab_fields",
-            params={"value": value},
-        )
-    minute, hour, day_of_month, month_of_year, day_of_week = parts
-    try:
-        CronSpec.parse(minute, hour, day_of_week, day_of_month, month_of_year)
-    except CronFieldError as exc:
-        raise cron_error(exc) from exc
+__all__ = [
+    "crontab_validator",
+    "day_of_month_validator",
+    "day_of_week_validator",
+    "hour_validator",
+    "minute_validator",
+    "month_of_year_validator",
+]

@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 from hypothesis import settings
 
-from django_periodic.leadership import Lease
+from django_periodic.beat.leadership import Lease
 from django_periodic.schedulers import DatabaseScheduler
 
 

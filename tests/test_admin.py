@@ -13,8 +13,7 @@ from django.core import checks
 from django.urls import reverse
 
 from django_periodic import checks as periodic_checks
-from django_periodic.changes import PeriodicTasks
-from django_periodic.dispatch import run_task_id
+from django_periodic.beat.publish import run_task_id
 from django_periodic.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -22,6 +21,7 @@ from django_periodic.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_periodic.models.changes import PeriodicTasks
 
 from . import browser
 from .browser import NOW, REGISTERED

@@ -8,8 +8,8 @@ from django.contrib.admin.sites import site
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from django_periodic.changes import PeriodicTaskDeletion, PeriodicTasks
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_periodic.models.changes import PeriodicTaskDeletion, PeriodicTasks
 
 pytestmark = pytest.mark.django_db
 

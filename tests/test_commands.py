@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_periodic.leadership import Lease
+from django_periodic.beat.leadership import Lease
 from django_periodic.models import CrontabSchedule, PeriodicTask, SolarSchedule
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from django_periodic.cron import CronFieldError, CronSpec, parse_field
+from django_periodic.timing.cron import CronFieldError, CronSpec, parse_field
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_periodic.dispatch import RUN_NAMESPACE, run_task_id
+from django_periodic.beat.publish import RUN_NAMESPACE, run_task_id
 
 
 @given(

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_periodic.cron import CronSpec
-from django_periodic.timemath import next_cron_run, to_utc
+from django_periodic.timing.cron import CronSpec
+from django_periodic.timing.cron_times import next_cron_run, to_utc
 
 #: Zones with daylight saving in 2026-2027, chosen for their odd cases: 30-minute
 #: shifts (Lord Howe), transitions at midnight (Havana, Azores, Santiago), negative

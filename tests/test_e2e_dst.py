@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from django_periodic.dispatch import run_task_id
+from django_periodic.beat.publish import run_task_id
 from django_periodic.models import CrontabSchedule, PeriodicTask
 from testproject.models import TaskRun
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.db.models import DateTimeField, Value
 
-from django_periodic.leadership import Change, Lease
+from django_periodic.beat.leadership import Lease, LeaseChange
+from django_periodic.beat.recording import LeaseLostError, record_runs
 from django_periodic.models import BeatLease, IntervalSchedule, PeriodicTask
-from django_periodic.runstate import LeaseLostError, record_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +42,8 @@ def clocks(clock):
 
 def test_first_comer_leads_the_other_stands_by(clocks):
     a, b = clocks.lease("a"), clocks.lease("b")
-    assert a.maintain() is Change.ACQUIRED and a.is_leader and a.epoch == 1
-    assert b.maintain() is Change.NONE and not b.is_leader
+    assert a.maintain() is LeaseChange.ACQUIRED and a.is_leader and a.epoch == 1
+    assert b.maintain() is LeaseChange.NONE and not b.is_leader
     row = BeatLease.objects.get()
     assert (row.holder, row.epoch) == (a.holder, 1)
 
@@ -54,8 +54,8 @@ def test_renewal_keeps_the_lease(clocks):
     b.maintain()
     for _ in range(10):
         clocks.advance(2, "a", "b")
-        assert a.maintain() is Change.NONE and a.is_leader
-        assert b.maintain() is Change.NONE and not b.is_leader
+        assert a.maintain() is LeaseChange.NONE and a.is_leader
+        assert b.maintain() is LeaseChange.NONE and not b.is_leader
 
 
 def test_a_dead_leader_is_replaced_after_its_lease_with_a_new_epoch(clocks):
@@ -63,10 +63,10 @@ def test_a_dead_leader_is_replaced_after_its_lease_with_a_new_epoch(clocks):
     a.maintain()
     b.maintain()
     clocks.advance(5.9, "b")  # "a" is dead: it neither renews nor ticks
-    assert b.maintain() is Change.NONE
+    assert b.maintain() is LeaseChange.NONE
     clocks.advance(0.2, "b")
     b._next_attempt = 0
-    assert b.maintain() is Change.ACQUIRED and b.epoch == 2
+    assert b.maintain() is LeaseChange.ACQUIRED and b.epoch == 2
 
 
 def test_a_paused_leader_stops_by_its_own_clock_and_cannot_renew_after_takeover(clocks):
@@ -77,11 +77,11 @@ def test_a_paused_leader_stops_by_its_own_clock_and_cannot_renew_after_takeover(
     clocks.mono["a"] += 0  # SIGSTOP: "a" stops here
     clocks.advance(7, "b")
     b._next_attempt = 0
-    assert b.maintain() is Change.ACQUIRED
+    assert b.maintain() is LeaseChange.ACQUIRED
     clocks.mono["a"] += 7  # SIGCONT: its monotonic clock moved on while it was stopped
     assert not a.is_leader  # it knows before any query
     a._next_attempt = 0
-    assert a.maintain() is Change.LOST and a.epoch is None
+    assert a.maintain() is LeaseChange.LOST and a.epoch is None
 
 
 def test_leader_stops_sending_before_the_lease_can_expire(clocks):
@@ -113,7 +113,7 @@ def test_release_hands_over_at_the_next_attempt(clocks):
     b.maintain()
     a.release()
     clocks.advance(2, "b")
-    assert b.maintain() is Change.ACQUIRED and b.epoch == 2
+    assert b.maintain() is LeaseChange.ACQUIRED and b.epoch == 2
 
 
 def test_renew_interval_must_fit_in_the_lease():
@@ -147,10 +147,10 @@ def test_renewal_by_the_database_clock_keeps_the_lease_until_taken(clock):
     """With the real NOW() the renewal statement is compiled once per epoch and reused."""
     mono = [1000.0]
     lease = Lease("real-clock", seconds=6, renew_every=2, monotonic=lambda: mono[0])
-    assert lease.maintain() is Change.ACQUIRED
+    assert lease.maintain() is LeaseChange.ACQUIRED
     for _ in range(3):
         mono[0] += 2
-        assert lease.maintain() is Change.NONE and lease.is_leader
+        assert lease.maintain() is LeaseChange.NONE and lease.is_leader
     BeatLease.objects.filter(name="real-clock").update(token="another-beat")
     mono[0] += 2
-    assert lease.maintain() is Change.LOST and not lease.is_leader
+    assert lease.maintain() is LeaseChange.LOST and not lease.is_leader

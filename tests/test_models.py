@@ -15,7 +15,7 @@ from django_periodic.models import (
     PeriodicTask,
     SolarSchedule,
 )
-from django_periodic.schedules import TzAwareCrontab, clocked
+from django_periodic.timing.schedules import TzAwareCrontab, clocked
 
 pytestmark = pytest.mark.django_db
 

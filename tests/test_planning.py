@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.schedules import schedule as interval
 
-from django_periodic.planning import (
+from django_periodic.timing.plans import (
     MISSED_ALL,
     MISSED_ONCE,
     MISSED_SKIP,
@@ -17,7 +17,7 @@ from django_periodic.planning import (
     run_after,
     upcoming_runs,
 )
-from django_periodic.schedules import TzAwareCrontab, clocked
+from django_periodic.timing.schedules import TzAwareCrontab, clocked
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HOURLY = TzAwareCrontab("0", "*", tz="UTC")

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import OperationalError, connection
 
-from django_periodic.changes import PeriodicTasks
-from django_periodic.dispatch import run_task_id
+from django_periodic.beat.publish import run_task_id
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_periodic.models.changes import PeriodicTasks
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +73,13 @@ def test_edits_are_applied_from_the_delta(make_scheduler, clock, every_10s, djan
     new = interval_task(every_10s, name="new", args=[1])
     with django_assert_num_queries(4):  # counter, changed rows, their schedule rows, deletions
         scheduler.tick()
-    assert scheduler.stats["delta_rows"] == 1 and new.pk in scheduler._by_id
+    assert scheduler.stats["delta_rows"] == 1 and new.pk in scheduler.plans.by_id
     assert scheduler.schedule["new"].args == [1]
-    before = scheduler._by_id[new.pk]
+    before = scheduler.plans.by_id[new.pk]
     new.args = [2]
     new.save()
     scheduler.tick()
-    assert scheduler.stats["delta_rows"] == 2 and scheduler._by_id[new.pk] is not before
+    assert scheduler.stats["delta_rows"] == 2 and scheduler.plans.by_id[new.pk] is not before
     assert scheduler.schedule["new"].args == [2]
     PeriodicTask.objects.filter(name="new").update(enabled=False)
     scheduler.tick()
@@ -97,7 +97,7 @@ def test_schedule_row_edit_reaches_beat(make_scheduler, clock, every_10s):
     every_10s.every = 60
     every_10s.save()
     scheduler.tick()
-    plan = next(iter(scheduler._by_id.values()))
+    plan = next(iter(scheduler.plans.by_id.values()))
     assert plan.schedule.run_every == timedelta(seconds=60)
     assert plan.next_run_at == row("t").date_changed + timedelta(seconds=60)
 
@@ -381,7 +381,7 @@ def test_skip_policy_drops_runs_that_became_too_late(make_scheduler, clock):
 
 
 def test_jitter_delays_the_send_but_not_the_identity(make_scheduler, clock):
-    from django_periodic.planning import jitter
+    from django_periodic.timing.plans import jitter
 
     cron = CrontabSchedule.objects.create(minute="0", hour="13", timezone="UTC")
     task = PeriodicTask.objects.create(name="j", task="tests.registered", crontab=cron, jitter_seconds=600)
@@ -496,11 +496,11 @@ def test_tasks_sent_together_share_one_run_state_in_memory(make_scheduler, clock
     clock.now = row("c").date_changed + timedelta(seconds=10)
     scheduler.tick()
     assert sorted(scheduler.names()) == ["a", "b", "c"]
-    states = {id(plan.state) for plan in scheduler._by_id.values()}
+    states = {id(plan.state) for plan in scheduler.plans.by_id.values()}
     assert len(states) == 1
     scheduler = make_scheduler()  # a restart reads them back: one state again
     scheduler.tick()
-    assert len({id(plan.state) for plan in scheduler._by_id.values()}) == 1
+    assert len({id(plan.state) for plan in scheduler.plans.by_id.values()}) == 1
 
 
 def test_a_crontab_written_around_validation_to_match_no_date_gets_a_load_error(make_scheduler, clock):
@@ -524,7 +524,7 @@ def test_a_crontab_written_around_validation_to_match_no_date_gets_a_load_error(
 
 
 def test_a_subclass_that_narrows_enabled_models_qs_schedules_only_its_subset(celery_app, clock, every_10s):
-    from django_periodic.leadership import Lease
+    from django_periodic.beat.leadership import Lease
 
     from .conftest import RecordingScheduler
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from django_periodic.cron import CronSpec
-from django_periodic.timemath import cron_runs, next_cron_run, next_interval_run, to_utc
+from django_periodic.timing.cron import CronSpec
+from django_periodic.timing.cron_times import cron_runs, next_cron_run, next_interval_run, to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

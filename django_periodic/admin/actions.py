@@ -2,7 +2,7 @@
 
 Enabling and disabling go through ``QuerySet.update()``, which moves the change
 feed, so beat sees them within a poll. "Run now" sends through
-:func:`django_periodic.dispatch.send`, the path beat sends by.
+:func:`django_periodic.beat.publish.send`, the path beat sends by.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..dispatch import run_task_id, send, task_options
+from ..beat.publish import run_task_id, send, task_options
 from .display import current_time
 
 logger = logging.getLogger(__name__)

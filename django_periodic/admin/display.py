@@ -1,6 +1,6 @@
 """What the admin shows of a task's schedule: words, time zone and the next runs.
 
-No scheduling rules live here: the runs come from :mod:`django_periodic.planning`,
+No scheduling rules live here: the runs come from :mod:`django_periodic.timing.plans`,
 the same functions beat plans with, fed the run state beat would read from the row.
 """
 
@@ -15,9 +15,9 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
-from .. import utils
-from ..planning import RunState, first_run, upcoming_runs
-from ..utils import from_db
+from .. import conf
+from ..models.dbtime import from_db
+from ..timing.plans import RunState, first_run, upcoming_runs
 
 #: How many runs the change form previews.
 PREVIEW_RUNS = 5
@@ -28,7 +28,7 @@ WHEN_FORMAT = "D Y-m-d H:i:s T"
 
 def current_time() -> datetime:
     """Now, by the clock beat reads (``DJANGO_PERIODIC["CLOCK"]``), so previews match beat."""
-    return utils.current_time()
+    return conf.current_time()
 
 
 def run_state(task: Any) -> RunState:

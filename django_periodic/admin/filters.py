@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from ..querysets import SCHEDULE_FIELDS
+from ..models.querysets import SCHEDULE_FIELDS
 
 
 class ScheduleTypeFilter(admin.SimpleListFilter):

@@ -15,12 +15,12 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..forms import PeriodicTaskForm
 from ..models import PeriodicTask
-from ..querysets import SCHEDULE_FIELDS
+from ..models.querysets import SCHEDULE_FIELDS
 from . import display
 from .actions import disable_tasks, enable_tasks, run_tasks_now, toggle_tasks
 from .filters import ScheduleTypeFilter
+from .forms import PeriodicTaskForm
 
 #: The run state beat owns, shown but never edited here.
 RUN_STATE_FIELDS = ("last_run_at", "total_run_count", "defined_in_code", "load_error", "date_changed")

@@ -5,9 +5,9 @@ runs in ``save()`` as well as in ``full_clean()``, so the ORM cannot store a row
 that the admin would refuse and that beat would later have to drop.
 """
 
-from ..changes import PeriodicTaskDeletion, PeriodicTasks
+from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .lease import BeatLease
-from .schedule import (
+from .schedules import (
     DAYS,
     HOURS,
     MICROSECONDS,

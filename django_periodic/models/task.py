@@ -11,12 +11,12 @@ from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..changes import PeriodicTasks
-from ..fields import JSONDictField, JSONListField
-from ..planning import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcoming_runs
-from ..querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
-from ..utils import from_db
-from .schedule import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
+from ..timing.plans import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcoming_runs
+from .changes import PeriodicTasks
+from .dbtime import from_db
+from .fields import JSONDictField, JSONListField
+from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
 
 MISSED_RUNS_CHOICES = [
     (MISSED_ONCE, _("Run once")),

@@ -18,7 +18,7 @@ from celery import schedules as celery_schedules
 from celery.beat import maybe_schedule
 from django.db import transaction
 
-from .models import (
+from ..models import (
     ClockedSchedule,
     CrontabSchedule,
     IntervalSchedule,
@@ -26,7 +26,7 @@ from .models import (
     ScheduleModel,
     SolarSchedule,
 )
-from .schedules import clocked
+from ..timing.schedules import clocked
 
 logger = logging.getLogger("django_periodic.beat")
 

@@ -1,9 +1,9 @@
-"""Reading task rows into beat's entries: the start-up read, the hourly reconcile, the deltas.
+"""Reading task rows into beat's plans: the start-up read, the hourly reconcile, the deltas.
 
 Rows are read as plain tuples of the columns that decide *when* a task runs, in
 chunks, so neither model instances nor arguments are built for 100,000 rows.
 What rows share is computed once: one schedule object per schedule row, one
-:class:`~django_periodic.planning.RunState` per distinct run state (tasks sent in
+:class:`~django_periodic.timing.plans.RunState` per distinct run state (tasks sent in
 one batch share their ``last_run_at``), and one first run per (schedule, state).
 """
 
@@ -20,17 +20,19 @@ from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Case, DateTimeField, F, When
 
-from .cron import CronFieldError
-from .entries import EntryError, Run, TaskPlan
-from .planning import RunState, first_run
-from .querysets import SCHEDULE_FIELDS
-from .runstate import disable, set_load_errors
-from .utils import aware_utc
-from .validators import cron_error
+from ..models import PeriodicTaskDeletion
+from ..models.dbtime import aware_utc
+from ..models.querysets import SCHEDULE_FIELDS
+from ..models.validators import cron_error
+from ..timing.cron import CronFieldError
+from ..timing.plans import RunState, first_run
+from .plans import TaskPlan
+from .recording import BATCH, disable, set_load_errors
+from .runs import RowError, Run
 
 logger = logging.getLogger("django_periodic.beat")
 
-#: The task columns beat reads to plan a task, in the order :meth:`Loader.entries` unpacks them.
+#: The task columns beat reads to plan a task, in the order :meth:`Loader._plan` unpacks them.
 #: The last is the anchor of a task that never ran (its last change): read only for
 #: those rows, since a datetime costs more to read than every other column.
 COLUMNS = (
@@ -39,10 +41,9 @@ COLUMNS = (
     "missed_runs", "missed_runs_limit", "grace_seconds", "jitter_seconds",
     Case(When(last_run_at__isnull=True, then=F("date_changed")), output_field=DateTimeField()),
 )  # fmt: skip
-
-#: Rows per chunk: one query for the schedule rows a chunk needs that are not known yet
-#: (at most this many ids, far below every backend's bound-parameter limit).
-CHUNK = 1000
+#: Where a column stands in a row of :data:`COLUMNS`: rows are read by name.
+ID, LOAD_ERROR = COLUMNS.index("id"), COLUMNS.index("load_error")
+SCHEDULE_ID = {kind: COLUMNS.index(f"{kind}_id") for kind in SCHEDULE_FIELDS}
 
 
 def pages(rows: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
@@ -66,7 +67,7 @@ def pages(rows: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
         yield from fetched
         if len(fetched) < size:
             return
-        last = fetched[-1][0]
+        last = fetched[-1][0]  # the id comes first
 
 
 def fetch(rows: Any) -> list[tuple[Any, ...]]:
@@ -134,20 +135,20 @@ class Loader:
         #: tasks that will never run again (expired, or a clocked run that is done)
         self.expired: list[Any] = []
 
-    def entries(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[TaskPlan]:
-        """An entry for each enabled row that has a next run; the others are noted."""
+    def plans(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[TaskPlan]:
+        """A plan for each enabled row that has a next run; the others are noted."""
         rows = iter(rows)
-        while chunk := list(islice(rows, CHUNK)):
+        while chunk := list(islice(rows, BATCH)):
             self._read_schedules(chunk)
             flagged: dict[Any, TaskPlan] = {}
             for row in chunk:
-                entry = self._entry(row)
-                if entry is None:
+                plan = self._plan(row)
+                if plan is None:
                     continue
-                if row[2]:  # it has a load_error: cleared only once its message reads too
-                    flagged[entry.model_id] = entry
+                if row[LOAD_ERROR]:  # it has a load_error: cleared only once its message reads too
+                    flagged[plan.model_id] = plan
                 else:
-                    yield entry
+                    yield plan
             if flagged:
                 yield from self._recheck(flagged)
 
@@ -155,18 +156,20 @@ class Loader:
         """The flagged entries whose message fields read well now; the errors of the others stay."""
         rows = self.model._base_manager.using(self.using).filter(pk__in=list(flagged))
         for row in rows.values_list(*Run.COLUMNS, "load_error"):
+            *message, stored_error = row
+            task_id = message[0]
             try:
-                Run.from_row(row[:-1])
-            except EntryError as exc:
+                Run.from_row(tuple(message))
+            except RowError as exc:
                 reason = f"{exc}"
-                if reason == row[-1]:
-                    del self.errors[row[0]]  # unchanged: nothing to write
+                if reason == stored_error:
+                    del self.errors[task_id]  # unchanged: nothing to write
                 else:
-                    self.errors[row[0]] = reason
+                    self.errors[task_id] = reason
                 continue
-            yield flagged[row[0]]
+            yield flagged[task_id]
 
-    def _entry(self, row: tuple[Any, ...]) -> TaskPlan | None:
+    def _plan(self, row: tuple[Any, ...]) -> TaskPlan | None:
         (pk, enabled, load_error, interval_id, crontab_id, solar_id, clocked_id,
          last_run_at, start_time, expires, one_off,
          missed, missed_limit, grace, jitter_seconds, anchor) = row  # fmt: skip
@@ -180,9 +183,9 @@ class Loader:
             else:
                 schedule = self._schedule(solar_id, clocked_id)
             if schedule is None:
-                raise EntryError("its schedule row does not exist")
+                raise RowError("its schedule row does not exist")
             if isinstance(schedule, Unreadable):
-                raise EntryError(schedule.reason)
+                raise RowError(schedule.reason)
             key = (last_run_at, start_time, expires, anchor, missed, missed_limit, grace)
             state = self._states.get(key)
             if state is None:
@@ -202,7 +205,7 @@ class Loader:
                 planned = self._first_runs[plan_key]
             except KeyError:
                 planned = self._first_runs[plan_key] = first_run(schedule, state, self.now)
-        except (EntryError, ValueError, TypeError, ImportError, OverflowError) as exc:
+        except (RowError, ValueError, TypeError, ImportError, OverflowError) as exc:
             logger.error("Task id %s cannot be scheduled and is skipped: %s", pk, exc)
             self.errors[pk] = f"{exc}"
             return None
@@ -213,22 +216,22 @@ class Loader:
                 logger.info("Task id %s will not run again (expired or done): disabled it.", pk)
                 self.expired.append(pk)
             return None
-        entry = TaskPlan(pk, schedule, state, one_off, jitter_seconds)
-        entry.next_run_at = planned
-        return entry
+        plan = TaskPlan(pk, schedule, state, one_off, jitter_seconds)
+        plan.next_run_at = planned
+        return plan
 
     def _schedule(self, solar_id: Any, clocked_id: Any) -> Any:
         if solar_id is not None:
             return self._schedules["solar"].get(solar_id)
         if clocked_id is not None:
             return self._schedules["clocked"].get(clocked_id)
-        raise EntryError("it has no schedule (interval, crontab, solar or clocked)")
+        raise RowError("it has no schedule (interval, crontab, solar or clocked)")
 
     def _read_schedules(self, chunk: list[tuple[Any, ...]]) -> None:
         """Read, in one query per kind, the schedule rows ``chunk`` uses that are not known yet."""
-        for offset, kind in enumerate(SCHEDULE_FIELDS, start=3):
+        for kind, column in SCHEDULE_ID.items():
             known = self._schedules[kind]
-            wanted = {row[offset] for row in chunk if row[offset] is not None and row[offset] not in known}
+            wanted = {row[column] for row in chunk if row[column] is not None and row[column] not in known}
             if not wanted:
                 continue
             model = self.model._meta.get_field(kind).related_model
@@ -247,3 +250,13 @@ class Loader:
             set_load_errors(self.model, self.errors, self.using)
         if self.expired:
             disable(self.model, self.expired, self.using)
+
+
+def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    """What changed after version ``held``: the rows (of :data:`COLUMNS`) created or
+    edited since, and the ids of the tasks deleted since."""
+    changed = list(model._base_manager.using(using).filter(version__gt=held).values_list(*COLUMNS))
+    deleted = list(
+        PeriodicTaskDeletion.objects.using(using).filter(version__gt=held).values_list("task_id", flat=True)
+    )
+    return changed, deleted

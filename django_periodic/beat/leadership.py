@@ -29,12 +29,12 @@ from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, Q, Val
 from django.db.models.functions import Now
 from django.db.models.sql import UpdateQuery
 
-from .models import BeatLease
+from ..models import BeatLease
 
 logger = logging.getLogger("django_periodic.beat")
 
 
-class Change(Enum):
+class LeaseChange(Enum):
     """What a call to :meth:`Lease.maintain` changed."""
 
     NONE = "none"
@@ -116,36 +116,36 @@ class Lease:
             self.db_now() + Value(timedelta(seconds=self.seconds)), output_field=DateTimeField()
         )
 
-    def maintain(self) -> Change:
+    def maintain(self) -> LeaseChange:
         """Renew (leader) or try to take over (standby) when it is time; say what changed."""
         now = self.monotonic()
         was_leader = self.epoch is not None
         if now < self._next_attempt:
             if was_leader and now >= self.valid_until:
                 return self._lose("its lease ran out before it could renew")
-            return Change.NONE
+            return LeaseChange.NONE
         self._next_attempt = now + self.renew_every
         started = now
         if was_leader:
             if self._renew():
                 self.valid_until = started + self.seconds - self.drift_margin
-                return Change.NONE
+                return LeaseChange.NONE
             return self._lose("another beat took the lease over")
         if self._acquire():
             self.valid_until = started + self.seconds - self.drift_margin
             logger.info(
                 "This beat (%s) is now the leader, epoch %d; it sends due tasks.", self.holder, self.epoch
             )
-            return Change.ACQUIRED
+            return LeaseChange.ACQUIRED
         if now >= self.valid_until and self.epoch is not None:
             return self._lose("its lease ran out")
-        return Change.NONE
+        return LeaseChange.NONE
 
-    def _lose(self, why: str) -> Change:
+    def _lose(self, why: str) -> LeaseChange:
         logger.warning("This beat (%s) is standby now: %s (epoch %s).", self.holder, why, self.epoch)
         self.epoch = None
         self.valid_until = 0.0
-        return Change.LOST
+        return LeaseChange.LOST
 
     def _acquire(self) -> bool:
         rows = BeatLease.objects.using(self.using).filter(name=self.name)

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import F
 
-from .utils import to_db
+from ..models.dbtime import to_db
 
 #: Rows per statement; keeps every backend far below its bound-parameter limit.
 BATCH = 1000

@@ -12,8 +12,8 @@ from django.forms.fields import InvalidJSONInput, JSONString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .models import PeriodicTask
-from .querysets import SCHEDULE_FIELDS
+from ..models import PeriodicTask
+from ..models.querysets import SCHEDULE_FIELDS
 from .widgets import TaskNameWidget
 
 __all__ = ["JSONDictFormField", "JSONListFormField", "PeriodicTaskForm"]

@@ -14,8 +14,8 @@ from typing import Any
 
 from celery import schedules as celery_schedules
 
+from .cron_times import to_utc
 from .schedules import TzAwareCrontab, clocked, solar_next_run
-from .timemath import to_utc
 
 _TICK = timedelta(microseconds=1)
 

@@ -14,7 +14,7 @@ from typing import Any
 from celery import schedules as celery_schedules
 
 from .cron import CronSpec
-from .timemath import next_cron_run, to_utc, zone
+from .cron_times import next_cron_run, to_utc, zone
 
 __all__ = ["NEVER_CHECK_TIMEOUT", "TzAwareCrontab", "clocked", "solar_next_run"]
 

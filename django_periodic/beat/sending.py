@@ -18,8 +18,8 @@ from typing import Any
 
 from kombu.exceptions import EncodeError
 
-from .dispatch import run_task_id
-from .entries import Run
+from .publish import run_task_id
+from .runs import Run
 
 logger = logging.getLogger("django_periodic.beat")
 

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from timezone_field import TimeZoneField
 
-from .. import validators
-from ..cron import CronFieldError, CronSpec
-from ..describe import describe_crontab
-from ..querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
-from ..schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
+from ..timing.cron import CronFieldError, CronSpec
+from ..timing.describe import describe_crontab
+from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
+from . import validators
+from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (

@@ -1,0 +1,122 @@
+"""When each task runs, as beat holds it in memory.
+
+Per enabled task beat keeps only a :class:`TaskPlan`: a few slots pointing at a
+shared schedule object and a shared, interned
+:class:`~django_periodic.timing.plans.RunState`. :class:`PlanQueue` orders the
+plans by the time their next run goes out.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from ..timing.plans import RunState, is_missed, jitter, run_after
+
+
+class TaskPlan:
+    """When one task runs next: its schedule, its run state and its next slot."""
+
+    __slots__ = ("jitter_seconds", "model_id", "next_run_at", "one_off", "schedule", "state")
+
+    def __init__(
+        self, model_id: Any, schedule: Any, state: RunState, one_off: bool = False, jitter_seconds: Any = None
+    ) -> None:
+        self.model_id = model_id
+        self.schedule = schedule
+        self.state = state
+        self.one_off = one_off
+        self.jitter_seconds = jitter_seconds
+        #: the scheduled time of the next run (its identity) ...
+        self.next_run_at: datetime | None = None
+
+    def due_at(self, slot: datetime) -> datetime:
+        """... and when it goes out: the slot plus the task's jitter for that run."""
+        if not self.jitter_seconds:
+            return slot
+        return slot + jitter(self.model_id, slot, self.jitter_seconds)
+
+    def is_missed(self, slot: datetime, now: datetime) -> bool:
+        """Whether the run of ``slot`` is too late to send under the task's policy."""
+        return is_missed(self.schedule, self.state, slot, now)
+
+    def following(self, slot: datetime, now: datetime) -> datetime | None:
+        """The run after ``slot`` if it is sent at ``now``; None when the task ends."""
+        if self.one_off:
+            return None
+        return run_after(self.schedule, slot, now, self.state)
+
+    def __lt__(self, other: TaskPlan) -> bool:
+        # Heap items are (due, task id, plan): a tie on both is a stale and a live
+        # item of the same task, and either order is right.
+        return False
+
+    def __repr__(self) -> str:
+        return f"<TaskPlan: task {self.model_id} next={self.next_run_at}>"
+
+
+class PlanQueue:
+    """The plans of the loaded tasks, by task id, and a heap of when their runs go out.
+
+    A plan replaced or dropped leaves its heap item behind; the item is skipped when
+    it surfaces (lazy removal), so an edit costs O(log n), never a rebuild.
+    """
+
+    def __init__(self) -> None:
+        #: task id -> plan, for every enabled task that has a next run
+        self.by_id: dict[Any, TaskPlan] = {}
+        #: (goes out at, task id, plan): its next slot plus the task's jitter
+        self.heap: list[tuple[datetime, Any, TaskPlan]] = []
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.by_id)
+
+    def get(self, task_id: Any) -> TaskPlan | None:
+        return self.by_id.get(task_id)
+
+    def clear(self) -> None:
+        self.by_id.clear()
+        self.heap.clear()
+
+    def load(self, plans: Iterator[TaskPlan]) -> None:
+        """Replace everything with ``plans`` (a full read): one heapify, not n pushes."""
+        self.clear()
+        for plan in plans:
+            self.by_id[plan.model_id] = plan
+            self.heap.append((plan.due_at(plan.next_run_at), plan.model_id, plan))  # type: ignore[arg-type]
+        heapq.heapify(self.heap)
+
+    def add(self, plan: TaskPlan) -> None:
+        """Add or replace the plan of a task."""
+        self.by_id[plan.model_id] = plan
+        self.push(plan)
+
+    def push(self, plan: TaskPlan) -> None:
+        """Queue the plan's next run (``next_run_at`` is set)."""
+        slot = plan.next_run_at
+        assert slot is not None
+        heapq.heappush(self.heap, (plan.due_at(slot), plan.model_id, plan))
+
+    def drop(self, task_id: Any) -> None:
+        self.by_id.pop(task_id, None)
+
+    def next_due_at(self) -> datetime | None:
+        """When the first queued run goes out (it may belong to a dropped plan)."""
+        return self.heap[0][0] if self.heap else None
+
+    def pop_due(self, now: datetime) -> list[tuple[TaskPlan, datetime]]:
+        """Every (plan, slot) due at ``now``; stale heap items are dropped on the way."""
+        due = []
+        heap = self.heap
+        by_id = self.by_id
+        while heap and heap[0][0] <= now:
+            due_at, task_id, plan = heapq.heappop(heap)
+            slot = plan.next_run_at
+            if by_id.get(task_id) is plan and slot is not None and plan.due_at(slot) == due_at:
+                due.append((plan, slot))
+        return due
