@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +31,6 @@ from .beat.runs import Run, read_runs
 from .beat.sending import RunSender
 from .conf import app_settings, configured_clock
 from .models import PeriodicTask, PeriodicTaskDeletion, PeriodicTasks
-from .timing.plans import RunState
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
@@ -313,7 +311,7 @@ class DatabaseScheduler(Scheduler):
     def _send_due(self, due: list[tuple[TaskPlan, datetime]], now: datetime) -> None:
         """Send the runs that fell due: apply the missed-run policy, read their messages,
         record them (fenced), publish them, and plan each task's next run."""
-        sending = self._apply_missed_policy(due, now)
+        sending = self.plans.skip_missed(due, now)
         if not sending:
             return
         try:
@@ -326,37 +324,7 @@ class DatabaseScheduler(Scheduler):
                     self.plans.push(plan)
             raise
         self.sender.send_batch([(runs[plan.model_id], slot) for plan, slot, _following in sending])
-        self._advance(sending, now)
-
-    def _apply_missed_policy(
-        self, due: list[tuple[TaskPlan, datetime]], now: datetime
-    ) -> list[tuple[TaskPlan, datetime, datetime | None]]:
-        """The (plan, slot, following slot) to send; runs the task's policy skips move on.
-
-        Tasks that share a schedule, a run state and a slot (a burst: thousands of
-        tasks at minute 0) share the answer: it is computed once per group.
-        """
-        answers: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
-        sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
-        for plan, slot in due:
-            key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
-            answer = answers.get(key)
-            if answer is None:
-                answer = answers[key] = (plan.is_missed(slot, now), plan.following(slot, now))
-            missed, following = answer
-            if not missed:
-                sending.append((plan, slot, following))
-                continue
-            plan.next_run_at = following
-            logger.warning(
-                "Run of task %s at %s skipped: %.0fs late, past its grace period.",
-                plan.model_id,
-                slot.isoformat(),
-                (now - slot).total_seconds(),
-            )
-            if following is not None:
-                self.plans.push(plan)
-        return sending
+        self.plans.advance(sending, now)
 
     def _record(self, sending: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
         """Write the run state of the runs about to go out, in one fenced transaction."""
@@ -368,27 +336,6 @@ class DatabaseScheduler(Scheduler):
             self.using,
             lease=self.lease,
         )
-
-    def _advance(self, sent: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
-        """Give each task that was sent its new run state and queue its next run.
-
-        The new run states are interned: tasks sent together share one object again
-        (keyed by identity, the old state held in the value so no id is reused meanwhile).
-        """
-        sent_states: dict[int, tuple[RunState, RunState]] = {}
-        interned: dict[RunState, RunState] = {}
-        for plan, _slot, following in sent:
-            old = plan.state
-            known = sent_states.get(id(old))
-            if known is None:
-                state = replace(old, last_run_at=now, anchor=None)
-                known = sent_states[id(old)] = (old, interned.setdefault(state, state))
-            plan.state = known[1]
-            plan.next_run_at = following
-            if following is None:
-                self.plans.drop(plan.model_id)
-            else:
-                self.plans.push(plan)
 
     def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
         """The message of each task about to run, read from its row (one query per batch).

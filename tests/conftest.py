@@ -1,4 +1,11 @@
-"""Shared fixtures: a Celery app on the in-memory broker, an injected clock, a scheduler."""
+"""Shared fixtures: a Celery app on the in-memory broker, an injected clock, a scheduler.
+
+The tests are arranged like the code: ``unit/`` (pure functions, no database),
+``db/`` (models, the scheduler in process, the admin's views), ``e2e/`` (real
+``celery beat`` and ``celery worker`` processes) and ``browser/`` (the admin in
+Chromium). Each folder's tests carry its mark, so ``-m unit`` runs one tier.
+Helpers live in ``support/``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,22 @@ from hypothesis import settings
 
 from django_periodic.beat.leadership import Lease
 from django_periodic.schedulers import DatabaseScheduler
+
+TIERS = ("unit", "db", "e2e", "browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings as django_settings
+
+    # Users made by the tests need no real password hashing.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 class Clock:

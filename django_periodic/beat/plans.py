@@ -9,11 +9,15 @@ plans by the time their next run goes out.
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..timing.plans import RunState, is_missed, jitter, run_after
+
+logger = logging.getLogger("django_periodic.beat")
 
 
 class TaskPlan:
@@ -120,3 +124,55 @@ class PlanQueue:
             if by_id.get(task_id) is plan and slot is not None and plan.due_at(slot) == due_at:
                 due.append((plan, slot))
         return due
+
+    def skip_missed(
+        self, due: list[tuple[TaskPlan, datetime]], now: datetime
+    ) -> list[tuple[TaskPlan, datetime, datetime | None]]:
+        """The (plan, slot, following slot) to send; the runs the task's missed-run policy skips
+        move the plan on.
+
+        Tasks that share a schedule, a run state and a slot (a burst: thousands of
+        tasks at minute 0) share the answer: it is computed once per group.
+        """
+        answers: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
+        sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
+        for plan, slot in due:
+            key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
+            answer = answers.get(key)
+            if answer is None:
+                answer = answers[key] = (plan.is_missed(slot, now), plan.following(slot, now))
+            missed, following = answer
+            if not missed:
+                sending.append((plan, slot, following))
+                continue
+            plan.next_run_at = following
+            logger.warning(
+                "Run of task %s at %s skipped: %.0fs late, past its grace period.",
+                plan.model_id,
+                slot.isoformat(),
+                (now - slot).total_seconds(),
+            )
+            if following is not None:
+                self.push(plan)
+        return sending
+
+    def advance(self, sent: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
+        """Give each task that was sent at ``now`` its new run state and queue its next run.
+
+        The new run states are interned: tasks sent together share one object again
+        (keyed by identity, the old state held in the value so no id is reused meanwhile).
+        """
+        sent_states: dict[int, tuple[RunState, RunState]] = {}
+        interned: dict[RunState, RunState] = {}
+        for plan, _slot, following in sent:
+            old = plan.state
+            known = sent_states.get(id(old))
+            if known is None:
+                state = replace(old, last_run_at=now, anchor=None)
+                known = sent_states[id(old)] = (old, interned.setdefault(state, state))
+            plan.state = known[1]
+            plan.next_run_at = following
+            if following is None:
+                self.drop(plan.model_id)
+            else:
+                self.push(plan)

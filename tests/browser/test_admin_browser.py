@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
-
-from . import browser as helpers
-from .browser import NOW, artifacts_dir, launch_chromium
+from tests.support import browser as helpers
+from tests.support.browser import NOW, artifacts_dir, launch_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

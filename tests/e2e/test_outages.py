@@ -19,10 +19,9 @@ from django.db import connection
 
 from django_periodic.models import IntervalSchedule, PeriodicTask
 from testproject.models import TaskRun
-
-from .processes import Cluster, wait_for
-from .proxy import CuttableProxy
-from .services import BROKERS, require
+from tests.support.processes import Cluster, wait_for
+from tests.support.proxy import CuttableProxy
+from tests.support.services import BROKERS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ import pytest
 from celery import Celery, current_app
 from celery.signals import before_task_publish
 
-from .services import IN_CI
+from tests.support.services import IN_CI
 
 #: The instant the admin's clock is pinned to (a Thursday, three days before New York's DST start).
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fixed_now() -> datetime:
@@ -38,7 +38,7 @@ def fixed_now() -> datetime:
 @pytest.fixture
 def pinned_clock(settings: Any) -> datetime:
     """Pin the clock the admin previews with (the one beat reads) to :data:`NOW`."""
-    settings.DJANGO_PERIODIC = {**settings.DJANGO_PERIODIC, "CLOCK": "tests.browser.fixed_now"}
+    settings.DJANGO_PERIODIC = {**settings.DJANGO_PERIODIC, "CLOCK": "tests.support.browser.fixed_now"}
     return NOW
 
 

@@ -23,9 +23,8 @@ from django.db import connection
 from django_periodic.conf import app_settings
 from django_periodic.models import BeatLease, IntervalSchedule, PeriodicTask
 from testproject.models import TaskRun
-
-from .processes import Cluster, wait_for
-from .services import BROKERS, require
+from tests.support.processes import Cluster, wait_for
+from tests.support.services import BROKERS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -112,7 +111,7 @@ def _first_run_after(instant):
 
 
 def _write(figures):
-    folder = Path(os.environ.get("DJANGO_PERIODIC_ARTIFACTS", Path(__file__).parent.parent / "artifacts"))
+    folder = Path(os.environ.get("DJANGO_PERIODIC_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"ha-{os.environ.get('TOX_ENV_NAME', connection.vendor)}.json").write_text(
         json.dumps(figures, indent=2)

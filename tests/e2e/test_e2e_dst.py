@@ -15,9 +15,8 @@ import pytest
 from django_periodic.beat.publish import run_task_id
 from django_periodic.models import CrontabSchedule, PeriodicTask
 from testproject.models import TaskRun
-
-from .processes import Cluster, wait_for
-from .services import BROKERS, require
+from tests.support.processes import Cluster, wait_for
+from tests.support.services import BROKERS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -22,9 +22,8 @@ from django_periodic.models import (
     SolarSchedule,
 )
 from django_periodic.models.changes import PeriodicTasks
-
-from . import browser
-from .browser import NOW, REGISTERED
+from tests.support import browser
+from tests.support.browser import NOW, REGISTERED
 
 pytestmark = pytest.mark.django_db
 

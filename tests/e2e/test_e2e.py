@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
 from testproject.models import TaskRun
-
-from .processes import CELERY, Cluster, wait_for
-from .services import BROKERS, require
+from tests.support.processes import CELERY, Cluster, wait_for
+from tests.support.services import BROKERS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -525,8 +525,7 @@ def test_a_crontab_written_around_validation_to_match_no_date_gets_a_load_error(
 
 def test_a_subclass_that_narrows_enabled_models_qs_schedules_only_its_subset(celery_app, clock, every_10s):
     from django_periodic.beat.leadership import Lease
-
-    from .conftest import RecordingScheduler
+    from tests.conftest import RecordingScheduler
 
     class ReportsOnly(RecordingScheduler):
         def enabled_models_qs(self):

@@ -1,0 +1,1 @@
+"""Helpers shared by the test folders: services, real processes, a cuttable proxy, the browser."""
