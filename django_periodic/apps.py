@@ -39,5 +39,13 @@ class DjangoPeriodicConfig(AppConfig):
                 sender=model,
                 dispatch_uid=f"django_periodic.{model._meta.model_name}_loaded",
             )
+        from celery import signals as task_signals
+
+        from . import workers
+
+        task_signals.task_prerun.connect(workers.run_started, dispatch_uid="django_periodic.run_started")
+        task_signals.task_success.connect(workers.run_succeeded, dispatch_uid="django_periodic.run_succeeded")
+        task_signals.task_failure.connect(workers.run_failed, dispatch_uid="django_periodic.run_failed")
+        task_signals.task_retry.connect(workers.run_retried, dispatch_uid="django_periodic.run_retried")
         checks.register(periodic_checks.check_django_celery_beat, "django_periodic")
         checks.register(periodic_checks.check_beat_scheduler, "django_periodic")

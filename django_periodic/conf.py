@@ -29,6 +29,14 @@ DEFAULTS: dict[str, Any] = {
     "LEASE_SECONDS": 6.0,
     "LEASE_RENEW_INTERVAL": 2.0,
     "LEASE_DRIFT_MARGIN": 0.5,
+    # The run ledger (PeriodicTaskRun): beat records every run, workers their outcome.
+    "RUN_LEDGER": True,
+    # Runs kept: the newest RUNS_KEEP_PER_TASK per task, none older than RUNS_KEEP_DAYS
+    # (None turns either rule off). Beat prunes in bounded batches when it is idle.
+    "RUNS_KEEP_PER_TASK": 100,
+    "RUNS_KEEP_DAYS": 30,
+    # Seconds after which an unfinished run stops blocking a task whose overlap is "skip".
+    "OVERLAP_TIMEOUT": 3600,
     # Dotted path to a callable returning beat's "now" (aware); None for the real clock.
     # Tests and demos use it to move time; production leaves it unset.
     "CLOCK": None,

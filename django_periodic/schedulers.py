@@ -20,15 +20,16 @@ from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
 
+from .beat import outbox, overlap
 from .beat.code_schedules import sync_code_schedule
 from .beat.entries import ModelEntry, ScheduleView
 from .beat.leadership import Lease, LeaseChange
 from .beat.loading import COLUMNS, ID, Loader, pages, read_changes
 from .beat.plans import PlanQueue, TaskPlan
-from .beat.publish import send
-from .beat.recording import LeaseLostError, record_runs, set_load_errors
+from .beat.publish import run_task_id, send
+from .beat.recording import BATCH, LeaseLostError, record_batch, set_load_errors
 from .beat.runs import Run, read_runs
-from .beat.sending import RunSender
+from .beat.sending import Outgoing, RunSender
 from .conf import app_settings, configured_clock
 from .models import PeriodicTask, PeriodicTaskDeletion, PeriodicTasks
 
@@ -71,7 +72,11 @@ class DatabaseScheduler(Scheduler):
         self._next_reconcile = 0.0
         self._backoff = 0.0
         app = kwargs["app"] if "app" in kwargs else args[0]
-        self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF))
+        #: whether runs are written to the run ledger (the RUN_LEDGER setting)
+        self.ledger = bool(app_settings.RUN_LEDGER)
+        self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF), ledger=self.ledger)
+        #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
+        self._outbox_pending = self.ledger
         self._closed = False
         self._ticking = False
         self.stats = {"statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
@@ -103,9 +108,12 @@ class DatabaseScheduler(Scheduler):
             self._forget()
 
     def _forget(self) -> None:
+        # Runs waiting for the broker stay "recorded" in the ledger: whichever beat leads
+        # next publishes them from there (see beat.outbox).
         self.plans.clear()
         self.sender.pending.clear()
         self._version = None
+        self._outbox_pending = self.ledger
 
     def install_default_entries(self, data: Any) -> None:
         """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
@@ -209,6 +217,8 @@ class DatabaseScheduler(Scheduler):
             elif mono >= self._next_poll:
                 self._poll()
             now = self.clock()
+            if self._outbox_pending:
+                self._outbox_pending = outbox.recover(self.sender, self.Model, now, self.using) >= BATCH
             due = self.plans.pop_due(now)
             if due:
                 self._send_due(due, now)
@@ -261,6 +271,7 @@ class DatabaseScheduler(Scheduler):
         loader.write_outcome()
         self._version = state.version
         self.stats["full_loads"] += 1
+        self._outbox_pending = self.ledger
         mono = time.monotonic()
         self._next_poll = mono + self.poll_interval
         self._next_reconcile = mono + float(app_settings.FULL_RECONCILE_INTERVAL)
@@ -310,32 +321,40 @@ class DatabaseScheduler(Scheduler):
 
     def _send_due(self, due: list[tuple[TaskPlan, datetime]], now: datetime) -> None:
         """Send the runs that fell due: apply the missed-run policy, read their messages,
-        record them (fenced), publish them, and plan each task's next run."""
-        sending = self.plans.skip_missed(due, now)
-        if not sending:
+        record them with their ledger rows (fenced), publish them, and plan each task's next run."""
+        sending, missed = self.plans.skip_missed(due, now)
+        if not sending and not (missed and self.ledger):
             return
         try:
             runs = self._read_runs([plan.model_id for plan, _slot, _following in sending])
             sending = [item for item in sending if item[0].model_id in runs]
-            self._record(sending, now)
+            batch = [
+                Outgoing(runs[plan.model_id], slot, run_task_id(plan.model_id, slot))
+                for plan, slot, _f in sending
+            ]
+            overlapping = overlap.blocked(batch, now, self.using) if self.ledger else set()
+            self._record(sending, batch, overlapping, missed, now)
         except DatabaseError:
             for plan, _slot, _following in sending:  # still due: they go out once the database is back
                 if self.plans.get(plan.model_id) is plan:
                     self.plans.push(plan)
             raise
-        self.sender.send_batch([(runs[plan.model_id], slot) for plan, slot, _following in sending])
         self.plans.advance(sending, now)
+        to_send = [item for item in batch if item.run_id not in overlapping]
+        if self.lease.is_leader:
+            self.sender.send_batch(to_send, now)
+        elif to_send:
+            logger.warning(
+                "The lease may have run out: %d recorded run(s) left for the next leader.", len(to_send)
+            )
 
-    def _record(self, sending: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
-        """Write the run state of the runs about to go out, in one fenced transaction."""
-        self.stats["statements"] += record_runs(
-            self.Model,
-            [plan.model_id for plan, _slot, _following in sending],
-            [plan.model_id for plan, _slot, following in sending if following is None],
-            now,
-            self.using,
-            lease=self.lease,
-        )
+    def _record(self, sending: list[Any], batch: list[Outgoing], overlapping: set[str],
+                missed: list[tuple[TaskPlan, datetime]], now: datetime) -> None:  # fmt: skip
+        """Write the run state and the ledger rows of the runs, in one fenced transaction."""
+        self.stats["statements"] += record_batch(
+            self.Model, sending, batch, overlapping, missed, now,
+            using=self.using, lease=self.lease, ledger=self.ledger, late_after=float(self.max_interval),
+        )  # fmt: skip
 
     def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
         """The message of each task about to run, read from its row (one query per batch).

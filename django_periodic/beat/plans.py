@@ -127,7 +127,7 @@ class PlanQueue:
 
     def skip_missed(
         self, due: list[tuple[TaskPlan, datetime]], now: datetime
-    ) -> list[tuple[TaskPlan, datetime, datetime | None]]:
+    ) -> tuple[list[tuple[TaskPlan, datetime, datetime | None]], list[tuple[TaskPlan, datetime]]]:
         """The (plan, slot, following slot) to send; the runs the task's missed-run policy skips
         move the plan on.
 
@@ -136,6 +136,7 @@ class PlanQueue:
         """
         answers: dict[tuple[Any, ...], tuple[bool, datetime | None]] = {}
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
+        missed_runs: list[tuple[TaskPlan, datetime]] = []
         for plan, slot in due:
             key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
             answer = answers.get(key)
@@ -146,6 +147,7 @@ class PlanQueue:
                 sending.append((plan, slot, following))
                 continue
             plan.next_run_at = following
+            missed_runs.append((plan, slot))
             logger.warning(
                 "Run of task %s at %s skipped: %.0fs late, past its grace period.",
                 plan.model_id,
@@ -154,7 +156,7 @@ class PlanQueue:
             )
             if following is not None:
                 self.push(plan)
-        return sending
+        return sending, missed_runs
 
     def advance(self, sent: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
         """Give each task that was sent at ``now`` its new run state and queue its next run.

@@ -1,4 +1,4 @@
-"""Writing run state: one statement per batch of runs, only the columns beat owns."""
+"""Writing run state and the run ledger: one fenced transaction, a statement per batch of runs."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connections, models, transaction
+from django.db.models import Case, F, Value, When
 
+from ..models import PeriodicTaskRun
 from ..models.dbtime import to_db
+from ..models.runs import RunStatus, Trigger
+from .publish import run_task_id
 
 #: Rows per statement; keeps every backend far below its bound-parameter limit.
 BATCH = 1000
@@ -31,34 +34,79 @@ def record_runs(
     now: datetime,
     using: str = "default",
     lease: Any = None,
+    ledger: Sequence[Any] = (),
+    skipped: Sequence[Any] = (),
 ) -> int:
-    """Record that tasks ``ran`` (ids) were sent at ``now``; ``finished`` ones also end.
+    """Record in one transaction that tasks ``ran`` (ids) were sent at ``now`` (``finished``
+    ones also end: one-off, or past ``expires``), that ``skipped`` ones skipped a run
+    (``last_run_at``, no count), and insert their ``ledger`` rows. Returns the statements
+    written. Neither the version nor ``date_changed`` moves: this is beat's state, not an edit.
 
-    Finished tasks (one-off, or past ``expires``) are disabled in the same
-    transaction. Returns the number of statements written. Neither the change
-    version nor ``date_changed`` moves: this is beat's own state, not an edit.
-
-    With a ``lease`` (:class:`~django_periodic.leadership.Lease`), the transaction
-    first locks the lease row, so no takeover can commit before this record does,
-    and every statement carries the lease's fence; :class:`LeaseLostError` is raised, and
-    nothing is written, when the lease is no longer held.
+    With a ``lease``, the transaction first locks the lease row (no takeover commits before
+    it) and every statement carries the lease's fence. A statement that changes fewer rows
+    than it must is checked: a lost lease raises :class:`LeaseLostError` and nothing is
+    written; rows deleted meanwhile are left out of the ledger.
     """
     rows = model._base_manager.using(using)
     finished_set = set(finished)
-    regular = [pk for pk in ran if pk not in finished_set]
-    ended_after_run = [pk for pk in ran if pk in finished_set]
-    batches: list[tuple[Sequence[Any], dict[str, Any]]] = [(chunk, {}) for chunk in chunks(regular)]
-    batches += [(chunk, {"enabled": False}) for chunk in chunks(ended_after_run)]
+    last_run = {"last_run_at": to_db(now)}
+    counted = {**last_run, "total_run_count": F("total_run_count") + 1}
+    batches: list[tuple[Sequence[Any], dict[str, Any]]] = [
+        *((chunk, counted) for chunk in chunks([pk for pk in ran if pk not in finished_set])),
+        *(
+            (chunk, {**counted, "enabled": False})
+            for chunk in chunks([pk for pk in ran if pk in finished_set])
+        ),
+        *((chunk, last_run) for chunk in chunks(list(skipped))),
+    ]
+    statements = len(batches)
     with transaction.atomic(using=using):
         if lease is not None:
             if not lease.lock():
                 raise LeaseLostError("this beat no longer holds the lease")
             rows = rows.filter(lease.fence())
-        for chunk, extra in batches:
-            rows.filter(pk__in=chunk).update(
-                last_run_at=to_db(now), total_run_count=F("total_run_count") + 1, **extra
-            )
-    return len(batches) + (1 if lease is not None else 0)
+            statements += 1
+        gone: set[Any] = set()
+        for chunk, values in batches:
+            if rows.filter(pk__in=chunk).update(**values) != len(chunk):
+                gone |= _missing(model, chunk, using, lease)
+        if ledger:
+            kept = [run for run in ledger if run.task_id not in gone]
+            insert_runs(kept, using)
+            statements += len(range(0, len(kept), BATCH))
+    return statements
+
+
+def insert_runs(rows: Sequence[PeriodicTaskRun], using: str = "default") -> int:
+    """Insert ledger rows, one prepared statement run over each batch of rows (``executemany``:
+    one statement per batch on every backend, where ``bulk_create`` splits a batch into many on
+    SQLite); returns the statements written."""
+    connection = connections[using]
+    fields = [f for f in PeriodicTaskRun._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(PeriodicTaskRun._meta.db_table),
+        ", ".join(quote(f.column) for f in fields if f.column),
+        ", ".join(["%s"] * len(fields)),
+    )
+    statements = 0
+    with connection.cursor() as cursor:
+        for chunk in chunks(list(rows)):
+            params = [
+                [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in chunk
+            ]
+            cursor.executemany(sql, params)
+            statements += 1
+    return statements
+
+
+def _missing(model: type[models.Model], chunk: Sequence[Any], using: str, lease: Any) -> set[Any]:
+    """Why a fenced statement changed fewer rows than it had to: a lost lease (raised)
+    or rows deleted meanwhile (returned)."""
+    if lease is not None and not lease.lock():
+        raise LeaseLostError("the lease ran out while runs were being recorded")
+    present = set(model._base_manager.using(using).filter(pk__in=chunk).values_list("pk", flat=True))
+    return set(chunk) - present
 
 
 def disable(model: type[models.Model], pks: Sequence[Any], using: str = "default") -> None:
@@ -77,3 +125,120 @@ def set_load_errors(model: type[models.Model], errors: dict[Any, str], using: st
     for reason, pks in by_reason.items():
         for chunk in chunks(pks):
             rows.filter(pk__in=chunk).update(load_error=reason)
+
+
+def mark_sent(celery_task_ids: Sequence[str], now: datetime, using: str = "default") -> int:
+    """Mark published runs *sent* (one statement per batch); returns the statements written.
+
+    A worker may have marked a run *started* already: only ``sent_at`` is filled then.
+    """
+    if not celery_task_ids:
+        return 0
+    rows = PeriodicTaskRun._base_manager.using(using).filter(sent_at__isnull=True)
+    state = Case(When(state=RunStatus.RECORDED, then=Value(RunStatus.SENT.value)), default=F("state"))
+    statements = 0
+    for chunk in chunks(list(celery_task_ids)):
+        rows.filter(celery_task_id__in=chunk).update(state=state, sent_at=to_db(now))
+        statements += 1
+    return statements
+
+
+def mark_not_sent(reasons: dict[str, str], now: datetime, using: str = "default") -> None:
+    """Mark recorded runs *not sent*, by Celery task id, with the reason (one statement per reason)."""
+    by_reason: dict[str, list[str]] = {}
+    for celery_task_id, reason in reasons.items():
+        by_reason.setdefault(reason[:255], []).append(celery_task_id)
+    rows = PeriodicTaskRun._base_manager.using(using).filter(state=RunStatus.RECORDED)
+    for reason, ids in by_reason.items():
+        for chunk in chunks(ids):
+            rows.filter(celery_task_id__in=chunk).update(
+                state=RunStatus.NOT_SENT, reason=reason, finished_at=to_db(now)
+            )
+
+
+def ledger_rows(
+    batch: Sequence[Any],
+    overlapping: set[str],
+    missed: Sequence[tuple[Any, str, datetime]],
+    now: datetime,
+    late_after: float,
+) -> list[PeriodicTaskRun]:
+    """The ledger rows of a batch (:class:`~.sending.Outgoing` runs): *recorded*, or
+    *skipped* for the runs in ``overlapping`` (run ids) and the ``missed`` (task id, name,
+    slot) runs the missed-run policy skipped. A run that goes out more than ``late_after``
+    seconds after its slot is a catch-up."""
+    recorded_at = to_db(now)
+    rows = []
+    for item in batch:
+        late = (now - item.slot).total_seconds() > late_after
+        row = PeriodicTaskRun(
+            task_id=item.run.model_id,
+            task_name=item.run.name,
+            scheduled_at=to_db(item.slot),
+            celery_task_id=item.run_id,
+            trigger=Trigger.CATCH_UP if late else Trigger.SCHEDULE,
+            recorded_at=recorded_at,
+        )
+        if item.run_id in overlapping:
+            row.state, row.reason, row.finished_at = RunStatus.SKIPPED, OVERLAP_REASON, recorded_at
+        rows.append(row)
+    for task_id, name, slot in missed:
+        rows.append(
+            PeriodicTaskRun(
+                task_id=task_id,
+                task_name=name,
+                scheduled_at=to_db(slot),
+                celery_task_id=run_task_id(task_id, slot),
+                trigger=Trigger.SCHEDULE,
+                state=RunStatus.SKIPPED,
+                reason=f"missed: {(now - slot).total_seconds():.0f}s late, past its grace period",
+                recorded_at=recorded_at,
+                finished_at=recorded_at,
+            )
+        )
+    return rows
+
+
+#: The reason a run skipped by the overlap policy carries in the ledger.
+OVERLAP_REASON = "overlap: the previous run has not finished"
+
+
+def record_batch(
+    model: Any,
+    sending: Sequence[tuple[Any, datetime, datetime | None]],
+    batch: Sequence[Any],
+    overlapping: set[str],
+    missed: Sequence[tuple[Any, datetime]],
+    now: datetime,
+    *,
+    using: str,
+    lease: Any,
+    ledger: bool,
+    late_after: float,
+) -> int:
+    """:func:`record_runs` for one send: ``sending`` (plan, slot, following slot) and its
+    ``batch`` of runs, less the ``overlapping`` ones (skipped), and the ``missed`` (plan,
+    slot) runs the missed-run policy skipped. Returns the statements written."""
+    ran = [(plan, following) for (plan, _slot, following), item in zip(sending, batch, strict=True)
+           if item.run_id not in overlapping]  # fmt: skip
+    rows: list[PeriodicTaskRun] = []
+    if ledger:
+        names = dict(
+            model._base_manager.using(using)
+            .filter(pk__in=[plan.model_id for plan, _slot in missed])
+            .values_list("pk", "name")
+        ) if missed else {}  # fmt: skip
+        missed_runs = [
+            (plan.model_id, names[plan.model_id], slot) for plan, slot in missed if plan.model_id in names
+        ]
+        rows = ledger_rows(batch, overlapping, missed_runs, now, late_after)
+    return record_runs(
+        model,
+        [plan.model_id for plan, _following in ran],
+        [plan.model_id for plan, following in ran if following is None],
+        now,
+        using,
+        lease=lease,
+        ledger=rows,
+        skipped=[item.run.model_id for item in batch if item.run_id in overlapping],
+    )

@@ -29,7 +29,7 @@ class RowError(ValueError):
 class Run:
     """One run to send: the row's message, read when the run fell due."""
 
-    __slots__ = ("args", "kwargs", "model_id", "name", "options", "task")
+    __slots__ = ("args", "kwargs", "model_id", "name", "options", "overlap_timeout", "skip_overlap", "task")
 
     def __init__(
         self,
@@ -39,6 +39,8 @@ class Run:
         args: list[Any],
         kwargs: dict[str, Any],
         options: dict[str, Any],
+        skip_overlap: bool = False,
+        overlap_timeout: int | None = None,
     ) -> None:
         self.model_id = model_id
         self.name = name
@@ -46,26 +48,30 @@ class Run:
         self.args = args
         self.kwargs = kwargs
         self.options = options
+        #: the task's overlap policy is "skip": no run while the previous one is unfinished
+        self.skip_overlap = skip_overlap
+        self.overlap_timeout = overlap_timeout
 
     #: the columns :meth:`from_row` reads, in order; the JSON ones as their text
     COLUMNS: tuple[Any, ...] = (
         "id", "name", "task",
         *(Cast(name, output_field=TextField()) for name in ("args", "kwargs", "headers", "options")),
         "queue", "exchange", "routing_key", "priority", "expires", "expire_seconds",
+        "overlap", "overlap_timeout",
     )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Run:
         """A run from a row of :attr:`COLUMNS`; :class:`RowError` says what is wrong with it."""
-        (pk, name, task, args, kwargs, headers, options,
-         queue, exchange, routing_key, priority, expires, seconds) = row  # fmt: skip
+        (pk, name, task, args, kwargs, headers, options, queue, exchange,
+         routing_key, priority, expires, seconds, overlap, overlap_timeout) = row  # fmt: skip
         args, kwargs = decode_json(args), decode_json(kwargs)
         headers, options = decode_json(headers), decode_json(options)
         check_message(args, kwargs, headers, options)
         options = message_options(
             name, options, headers, queue, exchange, routing_key, priority, expires or seconds
         )
-        return cls(pk, name, task, args, kwargs, options)
+        return cls(pk, name, task, args, kwargs, options, overlap == "skip", overlap_timeout)
 
     def __repr__(self) -> str:
         return f"<Run: {self.name} {self.task}>"
@@ -98,12 +104,15 @@ def check_message(args: Any, kwargs: Any, headers: Any, options: Any) -> None:
         raise RowError("headers or options is not a JSON object")
 
 
-def read_runs(model: Any, task_ids: Sequence[Any], using: str) -> tuple[dict[Any, Run], dict[Any, str]]:
-    """The runs of the enabled tasks ``task_ids``, read from their rows (one query per batch),
-    and why each unusable row cannot be sent (logged here)."""
+def read_runs(
+    model: Any, task_ids: Sequence[Any], using: str, enabled_only: bool = True
+) -> tuple[dict[Any, Run], dict[Any, str]]:
+    """The runs of the (enabled) tasks ``task_ids``, read from their rows (one query per
+    batch), and why each unusable row cannot be sent (logged here)."""
     runs: dict[Any, Run] = {}
     errors: dict[Any, str] = {}
-    rows = model._base_manager.using(using).filter(enabled=True).values_list(*Run.COLUMNS)
+    rows = model._base_manager.using(using)
+    rows = (rows.filter(enabled=True) if enabled_only else rows).values_list(*Run.COLUMNS)
     for chunk in chunks(task_ids, BATCH):
         for row in rows.filter(pk__in=chunk):
             try:

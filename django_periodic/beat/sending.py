@@ -1,9 +1,11 @@
-"""Sending recorded runs, and keeping those the broker refused until it takes them.
+"""Publishing recorded runs, and keeping those the broker refused until it takes them.
 
-A run reaches this module already recorded in the database (its claim), so it
-must go out: a broker error keeps it, with its identity, in a queue retried with
-exponential back-off until the run expires. Only a message that can never be
-sent (it cannot be encoded, or its options are invalid) is dropped, loudly.
+A run reaches this module already recorded in the database (its ledger row is its
+outbox entry), so it must go out: a broker error keeps it, with its identity, in a
+queue retried with exponential back-off until the run expires. A run that can never
+be sent (its message cannot be encoded, its options are invalid) or that expired is
+marked *not sent* in the ledger with the reason. Runs published are marked *sent* in
+batches, even when beat is interrupted half-way through a batch.
 """
 
 from __future__ import annotations
@@ -16,19 +18,37 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import Error as DatabaseError
 from kombu.exceptions import EncodeError
 
-from .publish import run_task_id
+from .recording import mark_not_sent, mark_sent
 from .runs import Run
 
 logger = logging.getLogger("django_periodic.beat")
 
 #: Errors that no retry can mend (a message that cannot be encoded, bad options);
 #: anything else a send raises is taken for a broker problem and retried.
-UNSENDABLE = (EncodeError, TypeError, ValueError)
+UNSENDABLE = (EncodeError, TypeError, ValueError, OverflowError)
 
-#: send_run(entry, run_id, producer): publishes one run
+#: send_run(run, run_id, producer): publishes one run
 SendRun = Callable[[Run, str, Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One run to publish: its message, its scheduled time and its Celery task id."""
+
+    run: Run
+    slot: datetime
+    run_id: str
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the run may no longer go out (its ``expires`` option), if ever."""
+        expires = self.run.options.get("expires")
+        if isinstance(expires, int | float) and not isinstance(expires, bool):
+            return self.slot + timedelta(seconds=expires)
+        return expires if isinstance(expires, datetime) else None
 
 
 @dataclass(order=True)
@@ -36,65 +56,80 @@ class PendingRun:
     """A recorded run whose send failed."""
 
     retry_at: float
-    run_id: str = field(compare=False)
-    entry: Run = field(compare=False)
-    slot: datetime = field(compare=False)
+    outgoing: Outgoing = field(compare=False)
     attempts: int = field(default=1, compare=False)
-    expires_at: datetime | None = field(default=None, compare=False)
 
 
 class RunSender:
-    """Publishes batches of runs through ``send_run`` and retries the ones that failed."""
+    """Publishes batches of runs through ``send_run``, retries the ones that failed, and
+    writes what became of each to the run ledger (when ``ledger`` is on)."""
 
-    def __init__(self, app: Any, send_run: SendRun, max_backoff: float,
-                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+    def __init__(self, app: Any, send_run: SendRun, max_backoff: float, *, ledger: bool = True,
+                 using: str = "default", monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
         self.app = app
         self.send_run = send_run
         self.max_backoff = max_backoff
+        self.ledger = ledger
+        self.using = using
         self.monotonic = monotonic
         self.pending: list[PendingRun] = []
         self.sent = 0
+        self.statements = 0
 
-    def send_batch(self, slots: list[tuple[Run, datetime]]) -> None:
-        """Send each (entry, slot); on a broker error keep it and the rest for retry."""
-        done = 0
-        isos: dict[datetime, str] = {}  # runs sent together mostly share their slot
+    def send_batch(self, batch: list[Outgoing], now: datetime) -> None:
+        """Publish each run; on a broker error keep it and the rest for retry.
+
+        Whatever interrupts the loop (a broker error, SIGTERM's ``SystemExit``), the
+        runs already published are marked sent before it goes on.
+        """
+        published: list[str] = []
+        unsendable: dict[str, str] = {}
         log = logger.isEnabledFor(logging.INFO)
         try:
             with self.app.producer_or_acquire() as producer:
-                for entry, slot in slots:
-                    iso = isos.get(slot)
-                    if iso is None:
-                        iso = isos[slot] = slot.isoformat()
-                    run_id = run_task_id(entry.model_id, iso)
+                for outgoing in batch:
                     if log:
+                        run = outgoing.run
+                        slot, run_id = outgoing.slot.isoformat(), outgoing.run_id
                         logger.info(
-                            "Sending due task %s (%s) for %s, id %s", entry.name, entry.task, iso, run_id
+                            "Sending due task %s (%s) for %s, id %s", run.name, run.task, slot, run_id
                         )
-                    self._send_once(entry, run_id, producer)
-                    done += 1
+                    self._publish(outgoing, producer, published, unsendable)
         except Exception as exc:  # the broker (connection, channel, publish): retry later
-            left = slots[done:]
+            left = batch[len(published) + len(unsendable) :]
             logger.error("Broker error: %s; %d run(s) kept for retry, beat keeps running.", exc, len(left))
-            for entry, slot in left:
-                self.keep(entry, slot, run_task_id(entry.model_id, slot))
+            for outgoing in left:
+                self.keep(outgoing)
+        finally:
+            self._write(published, unsendable, now)
 
-    def _send_once(self, entry: Run, run_id: str, producer: Any) -> None:
+    def _publish(
+        self, outgoing: Outgoing, producer: Any, published: list[str], unsendable: dict[str, str]
+    ) -> None:
         try:
-            self.send_run(entry, run_id, producer)
-            self.sent += 1
+            self.send_run(outgoing.run, outgoing.run_id, producer)
         except UNSENDABLE as exc:
-            logger.exception("Run %s of %s can never be sent, dropped: %s", run_id, entry.name, exc)
+            logger.exception("Run %s of %s can never be sent: %s", outgoing.run_id, outgoing.run.name, exc)
+            unsendable[outgoing.run_id] = f"cannot be sent: {exc}"
+            return
+        self.sent += 1
+        published.append(outgoing.run_id)
 
-    def keep(self, entry: Run, slot: datetime, run_id: str, attempts: int = 1) -> None:
+    def _write(self, published: list[str], not_sent: dict[str, str], now: datetime) -> None:
+        if not self.ledger or not (published or not_sent):
+            return
+        try:
+            self.statements += mark_sent(published, now, self.using)
+            mark_not_sent(not_sent, now, self.using)
+        except DatabaseError as exc:
+            # The runs stay "recorded": the next leader publishes them again with the
+            # same task ids, which is the second delivery the README names.
+            logger.error("Could not mark %d run(s) sent in the ledger: %s", len(published), exc)
+
+    def keep(self, outgoing: Outgoing, attempts: int = 1) -> None:
         """Queue a run for another try after a back-off that doubles with each attempt."""
-        expires = entry.options.get("expires")
-        if isinstance(expires, (int, float)):
-            expires = slot + timedelta(seconds=expires)
         delay = min(2.0 ** (attempts - 1), self.max_backoff)
-        heapq.heappush(
-            self.pending, PendingRun(self.monotonic() + delay, run_id, entry, slot, attempts, expires)
-        )
+        heapq.heappush(self.pending, PendingRun(self.monotonic() + delay, outgoing, attempts))
 
     def seconds_until_retry(self) -> float | None:
         """When the next retry is due, or None when nothing waits."""
@@ -105,23 +140,34 @@ class RunSender:
         ready: list[PendingRun] = []
         while self.pending and self.pending[0].retry_at <= self.monotonic():
             ready.append(heapq.heappop(self.pending))
-        for index, pending in enumerate(ready):
-            if pending.expires_at is not None and now >= pending.expires_at:
-                logger.error("Run %s of %s expired before the broker came back: dropped.",
-                             pending.run_id, pending.entry.name)  # fmt: skip
-                continue
-            try:
-                self._send_once(pending.entry, pending.run_id, None)
-            except Exception as exc:
-                logger.error("Broker still failing for %s: %s", pending.entry.name, exc)
-                self._keep_all(ready[index:])
-                return
-            logger.info("Sent %s (id %s) after %d failed attempt(s).",
-                        pending.entry.name, pending.run_id, pending.attempts)  # fmt: skip
+        published: list[str] = []
+        not_sent: dict[str, str] = {}
+        try:
+            for index, pending in enumerate(ready):
+                outgoing = pending.outgoing
+                expires_at = outgoing.expires_at
+                if expires_at is not None and now >= expires_at:
+                    logger.error("Run %s of %s expired before the broker came back: not sent.",
+                                 outgoing.run_id, outgoing.run.name)  # fmt: skip
+                    not_sent[outgoing.run_id] = "expired before the broker took it"
+                    continue
+                try:
+                    self._publish(outgoing, None, published, not_sent)
+                except Exception as exc:
+                    logger.error("Broker still failing for %s: %s", outgoing.run.name, exc)
+                    self._keep_all(ready[index:])
+                    return
+                logger.info("Sent %s (id %s) after %d failed attempt(s).",
+                            outgoing.run.name, outgoing.run_id, pending.attempts)  # fmt: skip
+        finally:
+            self._write(published, not_sent, now)
 
     def _keep_all(self, runs: Iterable[PendingRun]) -> None:
-        for run in runs:
-            self.keep(run.entry, run.slot, run.run_id, run.attempts + 1)
+        for pending in runs:
+            self.keep(pending.outgoing, pending.attempts + 1)
+
+    def pending_ids(self) -> set[str]:
+        return {pending.outgoing.run_id for pending in self.pending}
 
     def flush(self, now: datetime) -> None:
         """One last try for every waiting run (beat is stopping); name those that fail."""
@@ -130,8 +176,9 @@ class RunSender:
         self.retry_due(now)
         if self.pending:
             logger.warning(
-                "%d recorded run(s) could not be sent before shutdown: %s",
+                "%d recorded run(s) could not be sent before shutdown; the next beat to lead sends "
+                "them with the same task ids: %s",
                 len(self.pending),
-                ", ".join(f"{p.entry.name} ({p.run_id})" for p in self.pending),
+                ", ".join(f"{p.outgoing.run.name} ({p.outgoing.run_id})" for p in self.pending),
             )
             self.pending.clear()

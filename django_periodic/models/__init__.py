@@ -7,6 +7,7 @@ that the admin would refuse and that beat would later have to drop.
 
 from .changes import PeriodicTaskDeletion, PeriodicTasks
 from .lease import BeatLease
+from .runs import PeriodicTaskRun
 from .schedules import (
     DAYS,
     HOURS,
@@ -41,6 +42,7 @@ __all__ = [
     "IntervalSchedule",
     "PeriodicTask",
     "PeriodicTaskDeletion",
+    "PeriodicTaskRun",
     "PeriodicTasks",
     "ScheduleModel",
     "SolarSchedule",

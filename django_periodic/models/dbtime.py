@@ -8,7 +8,7 @@ at the boundary, so beat, the admin and the time math behave the same either way
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.utils import timezone
@@ -41,6 +41,10 @@ def aware_utc(value: Any, connection_tz: Any) -> datetime | None:
     return from_db(value)
 
 
+@overload
+def to_db(value: datetime) -> datetime: ...
+@overload
+def to_db(value: None) -> None: ...
 def to_db(value: datetime | None) -> datetime | None:
     """An aware datetime as the database expects it (naive ``TIME_ZONE`` without USE_TZ)."""
     if value is None or settings.USE_TZ:

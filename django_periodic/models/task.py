@@ -18,6 +18,14 @@ from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
 from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
 from .task_rules import TASK_CONSTRAINTS, task_errors
 
+#: What beat does when a run falls due while the task's previous run has not finished.
+OVERLAP_ALLOW = "allow"
+OVERLAP_SKIP = "skip"
+OVERLAP_CHOICES = [
+    (OVERLAP_ALLOW, _("Send it anyway")),
+    (OVERLAP_SKIP, _("Skip it while the previous run is unfinished")),
+]
+
 MISSED_RUNS_CHOICES = [
     (MISSED_ONCE, _("Run once")),
     (MISSED_SKIP, _("Skip them")),
@@ -223,6 +231,25 @@ class PeriodicTask(models.Model):
         help_text=_(
             "Delay each run by up to this many seconds, the same delay for the same run, "
             "to spread tasks that share a time."
+        ),
+    )
+    overlap = models.CharField(
+        _("Overlapping runs"),
+        max_length=8,
+        choices=OVERLAP_CHOICES,
+        default=OVERLAP_ALLOW,
+        help_text=_(
+            "What to do when a run falls due while the previous one has not finished "
+            "(needs the run ledger, and the app installed on the workers)."
+        ),
+    )
+    overlap_timeout = models.PositiveIntegerField(
+        _("Unfinished after (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "With 'skip': a previous run with no outcome after this many seconds stops blocking "
+            "and is marked as having no outcome. Empty: the OVERLAP_TIMEOUT setting (one hour)."
         ),
     )
     defined_in_code = models.BooleanField(

@@ -6,7 +6,13 @@ import pytest
 from django.db import OperationalError, connection
 
 from django_periodic.beat.publish import run_task_id
-from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_periodic.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    PeriodicTaskRun,
+)
 from django_periodic.models.changes import PeriodicTasks
 
 pytestmark = pytest.mark.django_db
@@ -51,11 +57,17 @@ def test_a_burst_is_sent_in_one_tick_with_batched_writes(
     )
     scheduler = make_scheduler()
     clock.now = PeriodicTask.objects.latest("date_changed").date_changed + timedelta(seconds=10)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(13):  # the first tick also looks at the outbox
         scheduler.tick()
     assert len(scheduler.sent) == 1500
-    assert scheduler.stats["statements"] == 3  # the lease lock, then 1000 + 500 rows
+    # the lease lock, run state for 1000 + 500 rows, their ledger rows in 2 inserts
+    assert scheduler.stats["statements"] == 5
+    assert scheduler.sender.statements == 2  # marked sent: 1000 + 500
     assert set(PeriodicTask.objects.values_list("total_run_count", flat=True)) == {1}
+    sent_ids = {sent["id"] for sent in scheduler.sent}
+    ledger = PeriodicTaskRun.objects.values_list("celery_task_id", "state")
+    assert len(ledger) == 1500 and {run_id for run_id, _state in ledger} == sent_ids
+    assert {state for _id, state in ledger} == {"sent"}
 
 
 def test_idle_tick_costs_one_query(make_scheduler, clock, every_10s, django_assert_num_queries):
@@ -299,7 +311,7 @@ def test_failed_record_keeps_the_runs_due(make_scheduler, clock, every_10s, monk
     def broken(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(schedulers, "record_runs", broken)
+    monkeypatch.setattr(schedulers, "record_batch", broken)
     scheduler.tick()
     assert scheduler.sent == []
     monkeypatch.undo()

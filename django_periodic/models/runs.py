@@ -1,0 +1,105 @@
+"""The run ledger: one row per run (a task sent at one scheduled time) and its outcome.
+
+Beat writes a run's row in the transaction that records the task's run state, before it
+publishes the message (the row is its outbox entry); it marks the row *sent* once the
+broker took the message. Workers record *started*, *succeeded*, *failed* and *retried*.
+A row left *recorded* (beat was stopped, killed, lost its lease, or the broker was down)
+is published by the next leader with the same task id, or marked *not sent* with the
+reason when it can no longer go out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RunStatus(models.TextChoices):
+    """Where a run is: beat's states first, then the workers'."""
+
+    RECORDED = "recorded", _("Recorded")
+    SENT = "sent", _("Sent")
+    STARTED = "started", _("Started")
+    RETRIED = "retried", _("Retried")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+    NOT_SENT = "not_sent", _("Not sent")
+    LOST = "lost", _("No outcome")
+
+
+#: A run in one of these states may still be executing (what the overlap policy looks at).
+ACTIVE_STATES = (RunStatus.RECORDED, RunStatus.SENT, RunStatus.STARTED, RunStatus.RETRIED)
+#: A run in one of these states is over.
+FINAL_STATES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.NOT_SENT, RunStatus.LOST)
+
+
+class Trigger(models.TextChoices):
+    """Why a run happened."""
+
+    SCHEDULE = "schedule", _("Schedule")
+    CATCH_UP = "catch_up", _("Catch-up")
+    RUN_NOW = "run_now", _("Run now")
+
+
+class PeriodicTaskRun(models.Model):
+    """One run of a periodic task: its identity (task, scheduled time), its task id, its fate."""
+
+    task = models.ForeignKey(
+        "django_periodic.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name=_("Periodic task"),
+    )
+    task_name = models.CharField(
+        _("Task name"),
+        max_length=200,
+        help_text=_("The periodic task's name when it ran; kept when the task is deleted."),
+    )
+    scheduled_at = models.DateTimeField(_("Scheduled for"), help_text=_("The run's identity with its task."))
+    celery_task_id = models.CharField(
+        _("Celery task id"),
+        max_length=36,
+        unique=True,
+        help_text=_("Derived from the task and the scheduled time for scheduled runs."),
+    )
+    trigger = models.CharField(_("Trigger"), max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    state = models.CharField(
+        _("State"), max_length=16, choices=RunStatus.choices, default=RunStatus.RECORDED, db_index=True
+    )
+    reason = models.CharField(
+        _("Reason"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("Why a run was skipped or not sent, or the error it failed with."),
+    )
+    recorded_at = models.DateTimeField(_("Recorded at"))
+    sent_at = models.DateTimeField(_("Sent at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("Started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
+    worker = models.CharField(_("Worker"), max_length=255, blank=True, default="")
+    retries = models.PositiveIntegerField(_("Retries"), default=0)
+
+    class Meta:
+        verbose_name = _("periodic task run")
+        verbose_name_plural = _("periodic task runs")
+        ordering = ["-scheduled_at", "-id"]
+        indexes = [
+            models.Index(fields=["task", "-scheduled_at"], name="django_periodic_run_task"),
+            models.Index(fields=["-scheduled_at"], name="django_periodic_run_when"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} @ {self.scheduled_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the task ran (started to finished), when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
