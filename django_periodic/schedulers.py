@@ -28,6 +28,7 @@ from .beat.loading import COLUMNS, ID, Loader, pages, read_changes
 from .beat.plans import PlanQueue, TaskPlan
 from .beat.publish import run_task_id, send
 from .beat.recording import BATCH, LeaseLostError, record_batch, set_load_errors
+from .beat.retention import Retention
 from .beat.runs import Run, read_runs
 from .beat.sending import Outgoing, RunSender
 from .conf import app_settings, configured_clock
@@ -75,6 +76,7 @@ class DatabaseScheduler(Scheduler):
         #: whether runs are written to the run ledger (the RUN_LEDGER setting)
         self.ledger = bool(app_settings.RUN_LEDGER)
         self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF), ledger=self.ledger)
+        self.retention = Retention(self.using)
         #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
         self._outbox_pending = self.ledger
         self._closed = False
@@ -222,6 +224,8 @@ class DatabaseScheduler(Scheduler):
             due = self.plans.pop_due(now)
             if due:
                 self._send_due(due, now)
+            elif self.ledger:
+                self.retention.maybe_prune(now, self.plans.next_due_at())
             self._backoff = 0.0
         except LeaseLostError as exc:
             logger.warning("Runs not recorded: %s. Standing by.", exc)

@@ -1,5 +1,6 @@
 """The Django admin of django_periodic: tasks with a preview of their runs, and schedules."""
 
+from .runs import PeriodicTaskRunAdmin
 from .schedules import (
     ClockedScheduleAdmin,
     CrontabScheduleAdmin,
@@ -14,6 +15,7 @@ __all__ = [
     "CrontabScheduleAdmin",
     "IntervalScheduleAdmin",
     "PeriodicTaskAdmin",
+    "PeriodicTaskRunAdmin",
     "ScheduleAdmin",
     "SolarScheduleAdmin",
 ]

@@ -8,6 +8,7 @@ feed, so beat sees them within a poll. "Run now" sends through
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import current_app
@@ -19,6 +20,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..beat.publish import run_task_id, send, task_options
+from ..conf import app_settings
+from ..models import PeriodicTaskRun
+from ..models.runs import RunStatus, Trigger
 from .display import current_time
 
 logger = logging.getLogger(__name__)
@@ -85,6 +89,7 @@ def run_tasks_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     failed: list[str] = []
     for task in queryset:
         task_id = run_task_id(task.pk, now)
+        run = _record_run_now(task, task_id, now)
         try:
             send(
                 current_app,
@@ -97,7 +102,9 @@ def run_tasks_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         except Exception as exc:  # broker errors differ per transport: report each, send the rest
             logger.warning("Run now of periodic task %r (%s) failed: %s", task.name, task.task, exc)
             failed.append(gettext("“%(name)s”: %(error)s") % {"name": task.name, "error": exc})
+            _account(run, state=RunStatus.NOT_SENT, reason=f"run now failed: {exc}"[:255], finished_at=now)
             continue
+        _account(run, state=RunStatus.SENT, sent_at=now)
         sent.append(_describe_sent(task, task_id))
     if sent:
         message = ngettext(
@@ -124,3 +131,23 @@ def _describe_sent(task: Any, task_id: str) -> str:
     if task.queue:
         return gettext("“%(name)s” as %(task)s to queue %(queue)s, task id %(id)s") % params
     return gettext("“%(name)s” as %(task)s, task id %(id)s") % params
+
+
+def _record_run_now(task: Any, task_id: str, now: datetime) -> PeriodicTaskRun | None:
+    """The run's ledger row, written before the message goes out (as beat does)."""
+    if not app_settings.RUN_LEDGER:
+        return None
+    return PeriodicTaskRun.objects.create(
+        task=task,
+        task_name=task.name,
+        scheduled_at=now,
+        celery_task_id=task_id,
+        trigger=Trigger.RUN_NOW,
+        recorded_at=now,
+    )
+
+
+def _account(run: PeriodicTaskRun | None, **values: Any) -> None:
+    """What became of a "run now" send; a worker's faster "started" is never overwritten."""
+    if run is not None:
+        PeriodicTaskRun.objects.filter(pk=run.pk, state=RunStatus.RECORDED).update(**values)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import PeriodicTask
 from ..models.querysets import SCHEDULE_FIELDS
-from . import display
+from . import display, runs
 from .actions import disable_tasks, enable_tasks, run_tasks_now, toggle_tasks
 from .filters import ScheduleTypeFilter
 from .forms import PeriodicTaskForm
@@ -25,6 +25,7 @@ from .forms import PeriodicTaskForm
 #: The run state beat owns, shown but never edited here.
 RUN_STATE_FIELDS = ("last_run_at", "total_run_count", "defined_in_code", "load_error", "date_changed")
 PREVIEW_FIELDS = ("schedule_words", "schedule_zone", "next_runs")
+RUNS_FIELDS = ("recent_runs",)
 
 
 @admin.register(PeriodicTask)
@@ -39,7 +40,8 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         "enabled",
         "next_run",
         "last_run_at",
-        "total_run_count",
+        "last_status",
+        "last_duration",
     )
     list_display_links = ("name",)
     list_filter = (
@@ -58,7 +60,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     # costs much and tells little on a table of 100,000 tasks.
     show_full_result_count = False
     autocomplete_fields = SCHEDULE_FIELDS
-    readonly_fields = PREVIEW_FIELDS + RUN_STATE_FIELDS
+    readonly_fields = PREVIEW_FIELDS + RUN_STATE_FIELDS + RUNS_FIELDS
     actions = (enable_tasks, disable_tasks, toggle_tasks, run_tasks_now)
     fieldsets = (
         (None, {"fields": ("name", "task", "enabled", "description")}),
@@ -68,8 +70,17 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         ),
         (_("Next runs"), {"fields": PREVIEW_FIELDS}),
         (
-            _("Late and missed runs"),
-            {"fields": ("grace_seconds", "missed_runs", "missed_runs_limit", "jitter_seconds")},
+            _("Late, missed and overlapping runs"),
+            {
+                "fields": (
+                    "grace_seconds",
+                    "missed_runs",
+                    "missed_runs_limit",
+                    "jitter_seconds",
+                    "overlap",
+                    "overlap_timeout",
+                )
+            },
         ),
         (_("Arguments"), {"fields": ("args", "kwargs")}),
         (
@@ -87,6 +98,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             },
         ),
         (_("Run state"), {"fields": RUN_STATE_FIELDS}),
+        (_("Recent runs"), {"fields": RUNS_FIELDS}),
     )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -96,12 +108,13 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         return formfield
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # The change form shows the schedule in words: fetch its row with the task.
-        return super().get_queryset(request).select_related(*SCHEDULE_FIELDS)
+        # The change form shows the schedule in words: fetch its row with the task; the
+        # list shows each task's last run, read in the same query.
+        return runs.with_last_run(super().get_queryset(request).select_related(*SCHEDULE_FIELDS))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:  # nothing to preview and no run state before the first save
-            hidden = {PREVIEW_FIELDS, RUN_STATE_FIELDS}
+            hidden = {PREVIEW_FIELDS, RUN_STATE_FIELDS, RUNS_FIELDS}
             return [(name, opts) for name, opts in self.fieldsets if opts["fields"] not in hidden]
         return self.fieldsets
 
@@ -138,6 +151,19 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     @admin.display(description=_("Next run"))
     def next_run(self, obj: PeriodicTask) -> datetime | None:
         return display.next_run(obj, display.current_time())
+
+    @admin.display(description=_("Last status"), ordering="last_state")
+    def last_status(self, obj: PeriodicTask) -> SafeString | str:
+        state = getattr(obj, "last_state", None)
+        return runs.state_badge(state, obj.last_reason or "") if state else "-"  # type: ignore[attr-defined]
+
+    @admin.display(description=_("Last duration"))
+    def last_duration(self, obj: PeriodicTask) -> str:
+        return runs.format_duration(getattr(obj, "last_duration", None))
+
+    @admin.display(description=_("Recent runs"))
+    def recent_runs(self, obj: PeriodicTask) -> SafeString | str:
+        return runs.recent_runs(obj)
 
     @admin.display(description=_("Next runs"))
     def next_runs(self, obj: PeriodicTask) -> SafeString | str:

@@ -9,17 +9,20 @@ unusable, or it expired. Those are marked *not sent* with the reason.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import PeriodicTaskRun
-from ..models.dbtime import aware_utc
-from ..models.runs import RunStatus
+from ..models.dbtime import aware_utc, to_db
+from ..models.runs import RunStatus, Trigger
 from .recording import BATCH, mark_not_sent
 from .runs import read_runs
 from .sending import Outgoing, RunSender
 
 logger = logging.getLogger("django_periodic.beat")
+
+#: How long a "run now" row may stay recorded before beat takes it for left behind.
+RUN_NOW_GRACE = timedelta(seconds=60)
 
 
 def recover(sender: RunSender, model: Any, now: datetime, using: str = "default", limit: int = BATCH) -> int:
@@ -30,6 +33,8 @@ def recover(sender: RunSender, model: Any, now: datetime, using: str = "default"
         row
         for row in PeriodicTaskRun._base_manager.using(using)
         .filter(state=RunStatus.RECORDED)
+        # a "run now" the web process is sending this very moment is its to account for
+        .exclude(trigger=Trigger.RUN_NOW, recorded_at__gt=to_db(now - RUN_NOW_GRACE))
         .order_by("recorded_at", "pk")
         .values_list("celery_task_id", "task_id", "task_name", "scheduled_at")[: limit + len(waiting)]
         if row[0] not in waiting

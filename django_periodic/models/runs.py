@@ -10,10 +10,14 @@ reason when it can no longer go out.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from .dbtime import to_db
 
 
 class RunStatus(models.TextChoices):
@@ -103,3 +107,47 @@ class PeriodicTaskRun(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+def prune_runs(
+    now: datetime,
+    keep_per_task: int | None,
+    keep_days: float | None,
+    *,
+    using: str = "default",
+    limit: int = 1000,
+    after_task: Any = None,
+    tasks_per_pass: int = 50,
+) -> tuple[int, Any]:
+    """Delete runs past the retention rules, in bounded batches; never rows still unfinished.
+
+    Deletes at most ``limit`` rows older than ``keep_days``, then, for up to
+    ``tasks_per_pass`` tasks after ``after_task`` (a task id), the runs beyond each one's
+    newest ``keep_per_task``. Returns (rows deleted, the task id to go on after next time,
+    None when the pass reached the last task).
+    """
+    runs = PeriodicTaskRun._base_manager.using(using).filter(state__in=FINAL_STATES)
+    deleted = 0
+    if keep_days is not None:
+        cutoff = now - timedelta(days=keep_days)
+        old = list(runs.filter(scheduled_at__lt=to_db(cutoff)).values_list("pk", flat=True)[:limit])
+        deleted += runs.filter(pk__in=old).delete()[0] if old else 0
+    if keep_per_task is None:
+        return deleted, None
+    tasks = runs.exclude(task=None).order_by("task_id").values_list("task_id", flat=True).distinct()
+    if after_task is not None:
+        tasks = tasks.filter(task_id__gt=after_task)
+    batch = list(tasks[:tasks_per_pass])
+    for task_id in batch:
+        if deleted >= limit:
+            return deleted, task_id
+        newest = runs.filter(task_id=task_id).order_by("-scheduled_at", "-id")
+        boundary = newest.values_list("scheduled_at", "id")[keep_per_task : keep_per_task + 1]
+        if boundary:
+            when, pk = boundary[0]
+            older = runs.filter(task_id=task_id).filter(
+                Q(scheduled_at__lt=when) | Q(scheduled_at=when, id__lte=pk)
+            )
+            ids = list(older.values_list("pk", flat=True)[: limit - deleted])
+            deleted += runs.filter(pk__in=ids).delete()[0]
+    return deleted, (batch[-1] if len(batch) == tasks_per_pass else None)

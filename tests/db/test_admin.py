@@ -19,6 +19,7 @@ from django_periodic.models import (
     CrontabSchedule,
     IntervalSchedule,
     PeriodicTask,
+    PeriodicTaskRun,
     SolarSchedule,
 )
 from django_periodic.models.changes import PeriodicTasks
@@ -77,6 +78,8 @@ def form_data(**fields):
         "missed_runs": "once",
         "missed_runs_limit": "10",
         "jitter_seconds": "",
+        "overlap": "allow",
+        "overlap_timeout": "",
         "args": "[]",
         "kwargs": "{}",
         "queue": "",
@@ -266,8 +269,8 @@ def test_preview_follows_the_missed_runs_policy(admin_client, pinned_clock, ever
 
 
 #: session, user, the task with its schedule rows, the one selected clocked option
-#: of the autocomplete widget.
-CHANGE_FORM_QUERIES = 4
+#: of the autocomplete widget, the task's recent runs.
+CHANGE_FORM_QUERIES = 5
 
 
 def test_change_form_stays_small_with_100_000_clocked_rows(admin_client, django_assert_num_queries, launch):
@@ -480,6 +483,9 @@ def test_run_now_sends_with_every_option_through_beats_path(admin_client, publis
     assert report["headers"]["eta"] is not None and report["headers"]["expires"] is not None
     assert by_name["only.on.workers"]["headers"]["id"] == remote_id  # sent by name
     assert PeriodicTask.objects.get(pk=task.pk).total_run_count == 0  # run state is beat's
+    ledger = {run.celery_task_id: run for run in PeriodicTaskRun.objects.all()}
+    assert set(ledger) == {report_id, remote_id}
+    assert {(run.trigger, run.state) for run in ledger.values()} == {("run_now", "sent")}
 
 
 def test_run_now_reports_what_it_could_not_send(admin_client, published, every_10s):
@@ -492,7 +498,89 @@ def test_run_now_reports_what_it_could_not_send(admin_client, published, every_1
     assert sent.startswith("Sent 1 periodic task to run now: “Good”")
     assert failed.startswith("Could not send 1 periodic task: “Bad”: ")
     assert [m["task"] for m in published] == ["proj.good"]
-    assert bad.pk
+    states = dict(PeriodicTaskRun.objects.values_list("task_name", "state"))
+    assert states == {"Good": "sent", "Bad": "not_sent"}
+    assert PeriodicTaskRun.objects.get(task=bad).reason.startswith("run now failed: ")
+
+
+# -- the run ledger ------------------------------------------------------------------
+
+RUNS = reverse("admin:django_periodic_periodictaskrun_changelist")
+
+
+def make_runs(task, count, state="succeeded"):
+    start = NOW - timedelta(minutes=count)
+    PeriodicTaskRun.objects.bulk_create(
+        PeriodicTaskRun(
+            task=task,
+            task_name=task.name,
+            scheduled_at=start + timedelta(minutes=i),
+            celery_task_id=run_task_id(task.pk, start + timedelta(minutes=i)),
+            state=state,
+            recorded_at=start + timedelta(minutes=i),
+            started_at=start + timedelta(minutes=i, seconds=1),
+            finished_at=start + timedelta(minutes=i, seconds=3),
+        )
+        for i in range(count)
+    )
+
+
+def test_the_runs_list_costs_the_same_queries_at_any_size(admin_client, every_10s, django_assert_num_queries):
+    task = PeriodicTask.objects.create(name="Busy", task=REGISTERED, interval=every_10s)
+    make_runs(task, 10)
+    admin_client.get(RUNS)  # session and caches warm
+    # session, user, the page's runs, the count of the filtered list
+    with django_assert_num_queries(4) as small:
+        page = admin_client.get(RUNS)
+    make_runs(PeriodicTask.objects.create(name="Busier", task=REGISTERED, interval=every_10s), 3000)
+    with django_assert_num_queries(len(small.captured_queries)):
+        page = admin_client.get(RUNS)
+    assert page.status_code == 200 and page.content.decode().count('class="periodic-run-state"') == 50
+
+
+def test_the_runs_list_searches_by_exact_task_id_and_filters_by_state(admin_client, every_10s):
+    task = PeriodicTask.objects.create(name="Busy", task=REGISTERED, interval=every_10s)
+    make_runs(task, 3)
+    PeriodicTaskRun.objects.filter(pk=PeriodicTaskRun.objects.order_by("pk")[0].pk).update(
+        state="failed", reason="ValueError: boom"
+    )
+    wanted = PeriodicTaskRun.objects.order_by("pk")[1].celery_task_id
+    found = admin_client.get(RUNS, {"q": wanted}).context["cl"].result_list
+    assert [run.celery_task_id for run in found] == [wanted]
+    assert [
+        run.celery_task_id for run in admin_client.get(RUNS, {"q": wanted[:8]}).context["cl"].result_list
+    ] == []
+    failed = admin_client.get(RUNS, {"state__exact": "failed"}).context["cl"].result_list
+    assert [run.reason for run in failed] == ["ValueError: boom"]
+
+
+def test_the_task_list_shows_the_last_status_and_duration(admin_client, every_10s, django_assert_num_queries):
+    task = PeriodicTask.objects.create(name="Busy", task=REGISTERED, interval=every_10s)
+    make_runs(task, 3)
+    PeriodicTaskRun.objects.filter(pk=PeriodicTaskRun.objects.latest("scheduled_at").pk).update(
+        state="failed"
+    )
+    page = admin_client.get(TASKS).content.decode()
+    assert ">Failed</span>" in page and "2.0 s" in page
+
+
+def test_a_tasks_page_shows_its_recent_runs_and_their_picture(admin_client, every_10s):
+    task = PeriodicTask.objects.create(name="Busy", task=REGISTERED, interval=every_10s)
+    make_runs(task, 25)
+    page = admin_client.get(
+        reverse("admin:django_periodic_periodictask_change", args=[task.pk])
+    ).content.decode()
+    assert page.count("<rect ") == 20  # the last 20 runs, drawn
+    assert 'class="periodic-recent-runs"' in page and page.count("<code>") >= 20
+
+
+def test_runs_cannot_be_added_or_edited_in_the_admin(admin_client, every_10s):
+    task = PeriodicTask.objects.create(name="Busy", task=REGISTERED, interval=every_10s)
+    make_runs(task, 1)
+    run = PeriodicTaskRun.objects.get()
+    assert admin_client.get(reverse("admin:django_periodic_periodictaskrun_add")).status_code == 403
+    page = admin_client.get(reverse("admin:django_periodic_periodictaskrun_change", args=[run.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
 
 
 # -- schedule admins -----------------------------------------------------------------

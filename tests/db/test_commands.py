@@ -52,3 +52,74 @@ def test_leader_shows_holder_epoch_and_since():
     lease.maintain()
     out = run("leader")
     assert f"default: {lease.holder}, epoch 1, leader since" in out and "valid until" in out
+
+
+def make_run(task, minutes_ago, state="succeeded", **fields):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_periodic.beat.publish import run_task_id
+    from django_periodic.models import PeriodicTaskRun
+
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    return PeriodicTaskRun.objects.create(
+        task=task,
+        task_name=task.name,
+        scheduled_at=when,
+        celery_task_id=run_task_id(task.pk, when),
+        state=state,
+        recorded_at=when,
+        started_at=when,
+        finished_at=when + timedelta(seconds=2),
+        **fields,
+    )
+
+
+def test_runs_lists_the_last_runs_newest_first():
+    cron = CrontabSchedule.objects.create(minute="*")
+    task = PeriodicTask.objects.create(name="minutely", task="proj.tick", crontab=cron)
+    other = PeriodicTask.objects.create(name="other", task="proj.tock", crontab=cron)
+    make_run(task, 3)
+    failed = make_run(task, 1, state="failed", reason="ValueError: boom", worker="w1@host")
+    make_run(other, 2)
+    lines = run("runs", "--task", "minutely").splitlines()
+    assert lines[0].split() == [
+        "scheduled",
+        "for",
+        "task",
+        "state",
+        "trigger",
+        "duration",
+        "worker",
+        "task",
+        "id",
+        "reason",
+    ]
+    assert (
+        len(lines) == 3 and "failed" in lines[1] and "2.000s" in lines[1] and "ValueError: boom" in lines[1]
+    )
+    assert failed.celery_task_id in lines[1] and "w1@host" in lines[1]
+    assert len(run("runs", "-n", "2").splitlines()) == 3  # header and the newest two of all tasks
+    with pytest.raises(CommandError, match="No periodic task is named 'nope'"):
+        run("runs", "--task", "nope")
+
+
+def test_prune_runs_keeps_the_newest_per_task_and_never_an_unfinished_run(settings):
+    from django_periodic.models import PeriodicTaskRun
+
+    settings.DJANGO_PERIODIC = {**settings.DJANGO_PERIODIC, "RUNS_KEEP_PER_TASK": 3, "RUNS_KEEP_DAYS": 1}
+    cron = CrontabSchedule.objects.create(minute="*")
+    task = PeriodicTask.objects.create(name="minutely", task="proj.tick", crontab=cron)
+    for minutes in range(1, 8):
+        make_run(task, minutes)
+    stuck = make_run(task, 60 * 24 * 3, state="sent")  # three days old, never finished
+    make_run(task, 60 * 24 * 2)  # two days old: past RUNS_KEEP_DAYS
+    assert run("prune-runs") == "Deleted 5 run(s).\n"
+    left = set(PeriodicTaskRun.objects.values_list("pk", flat=True))
+    newest = set(
+        PeriodicTaskRun.objects.filter(state="succeeded")
+        .order_by("-scheduled_at")
+        .values_list("pk", flat=True)[:3]
+    )
+    assert left == newest | {stuck.pk}

@@ -2,6 +2,8 @@
 
 periodic_tasks next --task NAME [-n 10] [--after ISO-DATETIME]
 periodic_tasks leader
+periodic_tasks runs [--task NAME] [-n 20]
+periodic_tasks prune-runs
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ...models import BeatLease, PeriodicTask
+from ...conf import app_settings
+from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
+from ...models.runs import prune_runs as prune_run_rows
 
 
 class Command(BaseCommand):
-    help = "Show the next runs of a periodic task, or which beat process is the leader."
+    help = "Show the next runs of a periodic task, its last runs, or which beat process is the leader."
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="command", required=True)
@@ -26,10 +30,23 @@ class Command(BaseCommand):
         upcoming.add_argument("-n", "--count", type=int, default=10, help="how many runs (default 10)")
         upcoming.add_argument("--after", help="an ISO 8601 instant to start from (default: now)")
         commands.add_parser("leader", help="the beat process holding the lease")
+        runs = commands.add_parser(
+            "runs", help="the last runs of a task, or of all tasks, from the run ledger"
+        )
+        runs.add_argument("--task", help="the periodic task's name (default: every task)")
+        runs.add_argument(
+            "-n", "--count", dest="limit", type=int, default=20, help="how many runs (default 20)"
+        )
+        commands.add_parser("prune-runs", help="delete runs past RUNS_KEEP_PER_TASK and RUNS_KEEP_DAYS now")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["command"] == "next":
+        command = options["command"]
+        if command == "next":
             self.next_runs(options["task"], options["count"], options["after"])
+        elif command == "runs":
+            self.runs(options["task"], options["limit"])
+        elif command == "prune-runs":
+            self.prune_runs()
         else:
             self.leader()
 
@@ -76,3 +93,42 @@ class Command(BaseCommand):
                 f"lease {'valid until' if live else 'expired at'} "
                 f"{lease.expires_at and lease.expires_at.isoformat()}"
             )
+
+    def runs(self, name: str | None, count: int) -> None:
+        runs = PeriodicTaskRun.objects.all()
+        if name is not None:
+            runs = runs.filter(task_name=name)
+            if not runs.exists() and not PeriodicTask.objects.filter(name=name).exists():
+                raise CommandError(f"No periodic task is named {name!r}, and no run carries that name.")
+        rows = [
+            (
+                run.scheduled_at.isoformat(timespec="seconds"),
+                run.task_name,
+                run.state,
+                run.trigger,
+                "" if run.duration is None else f"{run.duration.total_seconds():.3f}s",
+                run.worker or "-",
+                run.celery_task_id,
+                run.reason,
+            )
+            for run in runs.order_by("-scheduled_at", "-id")[:count]
+        ]
+        if not rows:
+            self.stdout.write("No runs recorded.")
+            return
+        header = ("scheduled for", "task", "state", "trigger", "duration", "worker", "task id", "reason")
+        widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+        for row in [header, *rows]:
+            cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, str(row[-1])]).rstrip())
+
+    def prune_runs(self) -> None:
+        total, after = 0, None
+        while True:
+            deleted, after = prune_run_rows(
+                timezone.now(), app_settings.RUNS_KEEP_PER_TASK, app_settings.RUNS_KEEP_DAYS, after_task=after
+            )
+            total += deleted
+            if not deleted and after is None:
+                break
+        self.stdout.write(f"Deleted {total} run(s).")
