@@ -75,7 +75,13 @@ class DatabaseScheduler(Scheduler):
         app = kwargs["app"] if "app" in kwargs else args[0]
         #: whether runs are written to the run ledger (the RUN_LEDGER setting)
         self.ledger = bool(app_settings.RUN_LEDGER)
-        self.sender = RunSender(app, self.send_run, float(app_settings.MAX_BACKOFF), ledger=self.ledger)
+        self.sender = RunSender(
+            app,
+            self.send_run,
+            float(app_settings.MAX_BACKOFF),
+            ledger=self.ledger,
+            still_leader=self._still_leader,
+        )
         self.retention = Retention(self.using)
         #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
         self._outbox_pending = self.ledger
@@ -108,6 +114,11 @@ class DatabaseScheduler(Scheduler):
             self.update_from_dict(self.app.conf.beat_schedule)
         elif change is LeaseChange.LOST or (not self.lease.is_leader and self.plans):
             self._forget()
+
+    def _still_leader(self) -> bool:
+        """Renew the lease if it is time (a long batch must not outlive it); say whether we lead."""
+        self.lease.maintain()
+        return self.lease.is_leader
 
     def _forget(self) -> None:
         # Runs waiting for the broker stay "recorded" in the ledger: whichever beat leads

@@ -33,3 +33,18 @@ def say(message="hello"):
     """Log a message."""
     print(f"say: {message}")
     return message
+
+
+@shared_task(bind=True)
+def record_slowly(self, seconds=2.0):
+    """Record the run as ``record_run`` does, then take ``seconds`` to finish."""
+    import time
+
+    from .models import TaskRun
+
+    TaskRun.objects.create(
+        task_id=self.request.id or "",
+        periodic_task_name=getattr(self.request, "periodic_task_name", "") or "",
+        kwargs={"seconds": seconds},
+    )
+    time.sleep(float(seconds))

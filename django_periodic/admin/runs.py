@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -137,10 +138,15 @@ def _table(runs: list[PeriodicTaskRun]) -> SafeString:
         gettext("Task id"),
     )
     rows = (
-        (run.scheduled_at, state_badge(run.state, run.reason), format_duration(run.duration), run.worker,
-         run.celery_task_id)
+        (
+            formats.localize(timezone.localtime(run.scheduled_at)),
+            state_badge(run.state, run.reason),
+            format_duration(run.duration),
+            run.worker,
+            run.celery_task_id,
+        )
         for run in runs
-    )  # fmt: skip
+    )
     return format_html(
         '<table class="periodic-recent-runs"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
         format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
@@ -175,6 +181,12 @@ class PeriodicTaskRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        if apps.is_installed("django_celery_results"):
+            return shown
+        return [name for name in shown if name != "result"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

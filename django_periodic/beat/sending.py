@@ -30,6 +30,10 @@ logger = logging.getLogger("django_periodic.beat")
 #: anything else a send raises is taken for a broker problem and retried.
 UNSENDABLE = (EncodeError, TypeError, ValueError, OverflowError)
 
+#: How many runs are published between two looks at the lease (a look is a clock read,
+#: and a renewal when one is due).
+LEASE_CHECK_EVERY = 100
+
 #: send_run(run, run_id, producer): publishes one run
 SendRun = Callable[[Run, str, Any], Any]
 
@@ -65,8 +69,12 @@ class RunSender:
     writes what became of each to the run ledger (when ``ledger`` is on)."""
 
     def __init__(self, app: Any, send_run: SendRun, max_backoff: float, *, ledger: bool = True,
-                 using: str = "default", monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+                 using: str = "default", monotonic: Callable[[], float] = time.monotonic,
+                 still_leader: Callable[[], bool] = lambda: True):  # fmt: skip
         self.app = app
+        #: renews the lease when due and says whether this beat may go on sending; asked
+        #: every LEASE_CHECK_EVERY runs, so a long batch never outlives the lease
+        self.still_leader = still_leader
         self.send_run = send_run
         self.max_backoff = max_backoff
         self.ledger = ledger
@@ -87,7 +95,11 @@ class RunSender:
         log = logger.isEnabledFor(logging.INFO)
         try:
             with self.app.producer_or_acquire() as producer:
-                for outgoing in batch:
+                for index, outgoing in enumerate(batch):
+                    if index % LEASE_CHECK_EVERY == 0 and not self.still_leader():
+                        logger.warning("This beat lost the lease while sending: %d recorded run(s) left "
+                                       "for the next leader.", len(batch) - index)  # fmt: skip
+                        return
                     if log:
                         run = outgoing.run
                         slot, run_id = outgoing.slot.isoformat(), outgoing.run_id

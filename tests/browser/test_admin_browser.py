@@ -293,3 +293,60 @@ def test_schedule_shows_its_tasks_and_delete_names_them(page):
     page.click("input[type=submit]")
     expect(page.locator("ul.messagelist")).to_contain_text("was deleted successfully")
     assert not PeriodicTask.objects.exists()
+
+
+def test_runs_list_task_columns_and_recent_runs(page):
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    from django_periodic.beat.publish import run_task_id
+    from django_periodic.models import PeriodicTaskRun
+
+    every = IntervalSchedule.objects.create(every=1, period="minutes")
+    report = PeriodicTask.objects.create(name="Nightly report", task="proj.tasks.report", interval=every)
+    PeriodicTask.objects.create(name="Sync invoices", task="proj.tasks.sync", interval=every)
+    outcomes = ["succeeded"] * 14 + ["failed", "succeeded", "skipped", "succeeded", "failed", "succeeded"]
+    runs = []
+    for i, state in enumerate(outcomes):
+        when = NOW - timedelta(minutes=len(outcomes) - i)
+        took = 0 if state == "skipped" else 2 + (i * 7) % 11
+        runs.append(
+            PeriodicTaskRun(
+                task=report,
+                task_name=report.name,
+                scheduled_at=when,
+                celery_task_id=run_task_id(report.pk, when),
+                state=state,
+                reason={
+                    "failed": "TimeoutError: upstream took too long",
+                    "skipped": "overlap: the previous run has not finished",
+                }.get(state, ""),
+                recorded_at=when,
+                sent_at=when,
+                started_at=None if state == "skipped" else when + timedelta(seconds=1),
+                finished_at=when + timedelta(seconds=1 + took),
+                worker="" if state == "skipped" else "celery@worker-1",
+            )
+        )
+    PeriodicTaskRun.objects.bulk_create(runs)
+
+    page.goto(f"{page.base}/admin/django_periodic/periodictaskrun/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(len(outcomes))
+    shot(page, "runs-list")
+    page.click("#changelist-filter a:has-text('Failed')")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    page.fill("#searchbar", runs[-2].celery_task_id)  # a failed one, within the filter
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+
+    page.goto(f"{page.base}/admin/django_periodic/periodictask/")
+    row = page.locator("#result_list tr", has_text="Nightly report")
+    expect(row.locator(".field-last_status")).to_have_text("Succeeded")
+    shot(page, "tasks-last-status")
+
+    page.goto(f"{page.base}/admin/django_periodic/periodictask/{report.pk}/change/")
+    expect(page.locator("svg.periodic-run-picture rect")).to_have_count(20)
+    expect(page.locator("table.periodic-recent-runs tbody tr")).to_have_count(20)
+    page.locator(".field-recent_runs").scroll_into_view_if_needed()
+    page.locator(".field-recent_runs").screenshot(path=str(artifacts_dir() / "task-recent-runs.png"))

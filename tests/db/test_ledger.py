@@ -198,3 +198,21 @@ def test_the_ledger_can_be_turned_off(make_scheduler, clock, every_10s, settings
     first_due(clock)
     scheduler.tick()
     assert len(scheduler.sent) == 3 and PeriodicTaskRun.objects.count() == 0
+
+
+def test_a_batch_stops_when_the_lease_is_lost_mid_send_and_the_successor_sends_the_rest(
+    make_scheduler, clock, every_10s
+):
+    burst(every_10s, 250)
+    first = make_scheduler()
+    first_due(clock)
+    looks = iter([True, True, False])  # the lease is looked at every 100 runs
+    first.sender.still_leader = lambda: next(looks)
+    first.tick()
+    assert len(first.sent) == 200
+    assert list(states().values()).count("recorded") == 50
+    first._forget()
+    successor = make_scheduler()
+    successor.tick()
+    assert len(successor.sent) == 50 and set(states().values()) == {"sent"}
+    assert not {sent["id"] for sent in first.sent} & {sent["id"] for sent in successor.sent}

@@ -88,14 +88,16 @@ class Cluster:
         }
         self.processes: list[Process] = []
 
-    def start_worker(self) -> Process:
+    def start_worker(self, pool: str = "solo", concurrency: int = 1) -> Process:
         worker = self._start(
             "worker",
             [
                 *CELERY,
                 "worker",
                 "-P",
-                "solo",
+                pool,
+                "-c",
+                str(concurrency),
                 "-Q",
                 self.queue,
                 "--without-heartbeat",
