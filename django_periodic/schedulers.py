@@ -27,12 +27,13 @@ from .beat.leadership import Lease, LeaseChange
 from .beat.loading import COLUMNS, ID, Loader, pages, read_changes
 from .beat.plans import PlanQueue, TaskPlan
 from .beat.publish import run_task_id, send
-from .beat.recording import BATCH, LeaseLostError, record_batch, set_load_errors
+from .beat.recording import LeaseLostError, record_batch, set_load_errors
 from .beat.retention import Retention
 from .beat.runs import Run, read_runs
 from .beat.sending import Outgoing, RunSender
 from .conf import app_settings, configured_clock
 from .models import PeriodicTask, PeriodicTaskDeletion, PeriodicTasks
+from .models.querysets import BATCH
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
 
@@ -348,7 +349,10 @@ class DatabaseScheduler(Scheduler):
                 for plan, slot, _f in sending
             ]
             overlapping = overlap.blocked(batch, now, self.using) if self.ledger else set()
-            self._record(sending, batch, overlapping, missed, now)
+            self.stats["statements"] += record_batch(
+                self.Model, sending, batch, overlapping, missed, now,
+                using=self.using, lease=self.lease, ledger=self.ledger, late_after=float(self.max_interval),
+            )  # fmt: skip
         except DatabaseError:
             for plan, _slot, _following in sending:  # still due: they go out once the database is back
                 if self.plans.get(plan.model_id) is plan:
@@ -362,14 +366,6 @@ class DatabaseScheduler(Scheduler):
             logger.warning(
                 "The lease may have run out: %d recorded run(s) left for the next leader.", len(to_send)
             )
-
-    def _record(self, sending: list[Any], batch: list[Outgoing], overlapping: set[str],
-                missed: list[tuple[TaskPlan, datetime]], now: datetime) -> None:  # fmt: skip
-        """Write the run state and the ledger rows of the runs, in one fenced transaction."""
-        self.stats["statements"] += record_batch(
-            self.Model, sending, batch, overlapping, missed, now,
-            using=self.using, lease=self.lease, ledger=self.ledger, late_after=float(self.max_interval),
-        )  # fmt: skip
 
     def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
         """The message of each task about to run, read from its row (one query per batch).

@@ -22,13 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from ..beat.publish import run_task_id, send, task_options
 from ..conf import app_settings
 from ..models import PeriodicTaskRun
+from ..models.querysets import BATCH
 from ..models.runs import RunStatus, Trigger
 from .display import current_time
 
 logger = logging.getLogger(__name__)
-
-#: Rows per UPDATE when disabling a list of tasks (far below every backend's parameter limit).
-BATCH = 1000
 
 
 @admin.action(description=_("Enable selected periodic tasks"), permissions=("change",))

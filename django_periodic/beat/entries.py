@@ -14,9 +14,8 @@ from typing import Any
 
 from celery.beat import ScheduleEntry
 
-from ..models.querysets import SCHEDULE_FIELDS
+from ..models.querysets import SCHEDULE_FIELDS, chunks
 from .publish import task_options
-from .recording import chunks
 from .runs import RowError, check_message
 
 

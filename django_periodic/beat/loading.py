@@ -22,12 +22,12 @@ from django.db.models import Case, DateTimeField, F, When
 
 from ..models import PeriodicTaskDeletion
 from ..models.dbtime import aware_utc
-from ..models.querysets import SCHEDULE_FIELDS
+from ..models.querysets import BATCH, SCHEDULE_FIELDS
 from ..models.validators import cron_error
 from ..timing.cron import CronFieldError
 from ..timing.plans import RunState, first_run
 from .plans import TaskPlan
-from .recording import BATCH, disable, set_load_errors
+from .recording import disable, set_load_errors
 from .runs import RowError, Run
 
 logger = logging.getLogger("django_periodic.beat")

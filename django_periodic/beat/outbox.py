@@ -14,8 +14,9 @@ from typing import Any
 
 from ..models import PeriodicTaskRun
 from ..models.dbtime import aware_utc, to_db
+from ..models.querysets import BATCH
 from ..models.runs import RunStatus, Trigger
-from .recording import BATCH, mark_not_sent
+from .recording import mark_not_sent
 from .runs import read_runs
 from .sending import Outgoing, RunSender
 

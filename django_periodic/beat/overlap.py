@@ -16,8 +16,8 @@ from typing import Any
 from ..conf import app_settings
 from ..models import PeriodicTaskRun
 from ..models.dbtime import from_db, to_db
+from ..models.querysets import BATCH, chunks
 from ..models.runs import ACTIVE_STATES, RunStatus
-from .recording import BATCH, chunks
 
 logger = logging.getLogger("django_periodic.beat")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,16 +11,9 @@ from django.db.models import Case, F, Value, When
 
 from ..models import PeriodicTaskRun
 from ..models.dbtime import to_db
+from ..models.querysets import chunks
 from ..models.runs import RunStatus, Trigger
 from .publish import run_task_id
-
-#: Rows per statement; keeps every backend far below its bound-parameter limit.
-BATCH = 1000
-
-
-def chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class LeaseLostError(Exception):
@@ -72,8 +65,7 @@ def record_runs(
                 gone |= _missing(model, chunk, using, lease)
         if ledger:
             kept = [run for run in ledger if run.task_id not in gone]
-            insert_runs(kept, using)
-            statements += len(range(0, len(kept), BATCH))
+            statements += insert_runs(kept, using)
     return statements
 
 

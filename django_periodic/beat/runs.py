@@ -16,8 +16,8 @@ from typing import Any
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from ..models.querysets import BATCH, chunks
 from .publish import message_options
-from .recording import BATCH, chunks
 
 logger = logging.getLogger("django_periodic.beat")
 

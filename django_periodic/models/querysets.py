@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.apps import apps
@@ -12,6 +12,16 @@ from django.utils import timezone
 from .changes import PeriodicTasks
 
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
+
+#: Rows per statement wherever rows are written or read by id in batches: keeps every
+#: backend far below its bound-parameter limit.
+BATCH = 1000
+
+
+def chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    """``items`` in slices of ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _task_model() -> Any:

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .dbtime import to_db
+from .querysets import BATCH
 
 
 class RunStatus(models.TextChoices):
@@ -115,7 +116,7 @@ def prune_runs(
     keep_days: float | None,
     *,
     using: str = "default",
-    limit: int = 1000,
+    limit: int = BATCH,
     after_task: Any = None,
     tasks_per_pass: int = 50,
 ) -> tuple[int, Any]:
