@@ -57,26 +57,35 @@ def leader_pid():
 
 
 def stop_beats_and_drain(cluster):
-    """Stop every beat, then let the worker finish what was sent before it stops too."""
+    """Stop every beat, then let the worker finish what was published before it stops too.
+
+    A beat stopped mid-batch leaves the rest of the batch recorded: the next start sends
+    those (the SIGTERM test shows it), so they are not waited for here.
+    """
     for process in cluster.processes:
         if process.name.startswith("beat"):
             process.stop(signal.SIGTERM)
     wait_for(
-        lambda: not {"recorded", "sent", "started"} & set(ledger().values()),
+        lambda: not {"sent", "started"} & set(ledger().values()),
         timeout=60,
-        what="the worker to finish every run sent",
+        what="the worker to finish every run published",
     )
 
 
 def assert_delivered_once(allowed_twice=frozenset()):
-    """Every recorded run executed; none twice but ``allowed_twice``; the ledger agrees."""
+    """Every run published reached a worker; none twice but ``allowed_twice``; the ledger
+    agrees with what the workers executed (runs still recorded are the next start's to send)."""
     runs, done = ledger(), executed()
-    assert runs, "no run was recorded"
-    missing = set(runs) - set(done)
-    assert not missing, f"{len(missing)} recorded run(s) never reached a worker"
+    published = {run_id for run_id, state in runs.items() if state != "recorded"}
+    assert published, "no run was published"
+    missing = published - set(done)
+    assert not missing, f"{len(missing)} published run(s) never reached a worker"
+    assert not {run_id for run_id, state in runs.items() if state == "recorded"} & set(done), (
+        "a run still recorded was executed"
+    )
     twice = {run_id for run_id, count in done.items() if count > 1}
     assert twice <= set(allowed_twice), f"{len(twice - set(allowed_twice))} run(s) executed twice"
-    wait_for(lambda: set(ledger().values()) == {"succeeded"}, timeout=30, what="the ledger to agree")
+    assert {state for run_id, state in ledger().items() if run_id in published} == {"succeeded"}
 
 
 def test_sigterm_during_a_burst_loses_no_recorded_run(tmp_path):
@@ -167,10 +176,13 @@ def test_a_lease_that_runs_out_while_a_chunk_waits_on_a_row_lock_sends_nothing_t
     finally:
         cluster.stop_all()
         blocker.close()
-    logs = cluster.logs()
-    assert (
-        "the lease ran out while runs were being recorded" in logs or "lost the lease while sending" in logs
+    logs = "\n".join(process.log() for process in cluster.processes)
+    faults = (
+        "the lease ran out while runs were being recorded",  # a fenced statement changed no row
+        "The lease may have run out",  # recorded, but this beat's own clock says the lease is gone
+        "lost the lease while sending",
     )
+    assert any(fault in logs for fault in faults), "the fault did not happen"
     assert_delivered_once()
 
 
