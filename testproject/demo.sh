@@ -11,11 +11,20 @@ cd "$(dirname "$0")/.."
 
 if [ -z "${PYTHON:-}" ]; then
     if [ ! -x .venv/bin/python ]; then
-        echo "== creating .venv and installing django-periodic"
+        echo "== creating .venv"
         python3 -m venv .venv
         .venv/bin/python -m pip install -q --upgrade pip
     fi
-    .venv/bin/python -m pip install -q -e .
+    # The install is editable, so code edits need no reinstall: only a change of the
+    # packaging files (or of the checkout's place) does.
+    stamp=.venv/.django-periodic-install
+    wanted="$(pwd) $(cat setup.cfg pyproject.toml | cksum)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] ||
+        ! .venv/bin/python -m pip show -q django-periodic >/dev/null 2>&1; then
+        echo "== installing django-periodic into .venv (editable)"
+        .venv/bin/python -m pip install -q -e .
+        printf '%s\n' "$wanted" >"$stamp"
+    fi
     PYTHON=.venv/bin/python
 fi
 
