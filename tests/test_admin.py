@@ -389,7 +389,10 @@ def test_bad_cron_fields_are_explained(admin_client):
         },
     )
     errors = response.context["adminform"].form.errors
-    assert errors["minute"][0].startswith("'61' is not a valid minute")
+    assert errors["minute"] == [
+        "'61' is not a valid minute: 61 is out of range. "
+        "Use 0-59, '*', lists (0,30), ranges (0-15) or steps (*/15)."
+    ]
     assert errors["hour"] == [
         "'*/0' is not a valid hour: a step of zero never matches. "
         "Use 0-23, '*', lists (8,20), ranges (9-17) or steps (*/2)."
