@@ -519,6 +519,21 @@ def test_schedule_admins_show_the_tasks_using_them(admin_client, every_10s, new_
     assert "No task uses this schedule." in page and "At 09:30 America/New_York" in page
 
 
+def test_crontab_time_zone_filter_lists_only_the_zones_in_use(admin_client, new_york):
+    CrontabSchedule.objects.create(minute="0", timezone="Europe/Berlin")
+    CrontabSchedule.objects.create(minute="15", timezone="Europe/Berlin")
+    crontabs = reverse("admin:django_periodic_crontabschedule_changelist")
+
+    changelist = admin_client.get(crontabs).context["cl"]
+    [zones] = [spec for spec in changelist.filter_specs if spec.field_path == "timezone"]
+    assert [str(choice["display"]) for choice in zones.choices(changelist)] == [
+        "All",
+        "America/New_York",
+        "Europe/Berlin",
+    ]
+    assert admin_client.get(crontabs, {"timezone": "Europe/Berlin"}).context["cl"].result_count == 2
+
+
 def test_deleting_a_schedule_names_its_tasks_first(admin_client, every_10s):
     PeriodicTask.objects.create(name="Import feed", task="proj.import", interval=every_10s)
     url = reverse("admin:django_periodic_intervalschedule_delete", args=[every_10s.pk])
