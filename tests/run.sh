@@ -74,14 +74,15 @@ fi
 export DJANGO_PERIODIC_ARTIFACTS=${DJANGO_PERIODIC_ARTIFACTS:-$ROOT/artifacts}
 mkdir -p "$DJANGO_PERIODIC_ARTIFACTS"
 
-rm -f "$DJANGO_PERIODIC_ARTIFACTS"/junit-*.xml
+rm -f "$DJANGO_PERIODIC_ARTIFACTS"/junit-*.xml "$DJANGO_PERIODIC_ARTIFACTS"/tox-*
+results=(--result-json "$DJANGO_PERIODIC_ARTIFACTS/tox-result.json")
 log "running tox $*"
 status=0
 if [ $# -eq 0 ]; then
-    .venv-tools/bin/tox run-parallel --parallel "${TOX_PARALLEL:-3}" --parallel-live || status=$?
+    .venv-tools/bin/tox run-parallel --parallel "${TOX_PARALLEL:-3}" --parallel-live "${results[@]}" || status=$?
 else
-    .venv-tools/bin/tox "$@" || status=$?
+    .venv-tools/bin/tox "${results[@]}" "$@" || status=$?
 fi
-# One closing line over every environment's results.
+# One closing line over every environment, and each one's log in artifacts/.
 .venv-tools/bin/python tests/summary.py "$DJANGO_PERIODIC_ARTIFACTS" || status=$?
 exit "$status"
