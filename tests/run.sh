@@ -71,6 +71,28 @@ if [ ! -x .venv-tools/bin/tox ]; then
     .venv-tools/bin/python -m pip install -q "tox>=4.11"
 fi
 
+# A missing interpreter: outside CI its environments are skipped, in CI they fail.
+if [ "${CI:-}" = true ]; then
+    export TOX_SKIP_MISSING_INTERPRETERS=false
+else
+    export TOX_SKIP_MISSING_INTERPRETERS=${TOX_SKIP_MISSING_INTERPRETERS:-true}
+fi
+envs=$(.venv-tools/bin/tox -l)
+args=("$@")
+for i in "${!args[@]}"; do  # or only those asked for with -e
+    if [ "${args[i]}" = -e ]; then envs=${args[i + 1]:-}; envs=${envs//,/ }; fi
+done
+for version in $(printf '%s\n' $envs | sed -n 's/^py3\([0-9][0-9]\)-.*/3.\1/p' | sort -u); do
+    command -v "python$version" >/dev/null 2>&1 && continue
+    needing=$(printf '%s\n' $envs | grep "^py${version/./}-" | paste -sd' ' -)
+    where="python$version is not on PATH nor in ~/.pyenv/versions"
+    if [ "$TOX_SKIP_MISSING_INTERPRETERS" = true ]; then
+        echo "$where: skipping $needing (install it, e.g. pyenv install $version; CI fails instead)" >&2
+    else
+        echo "$where: CI needs it, so these environments fail: $needing" >&2
+    fi
+done
+
 export DJANGO_PERIODIC_ARTIFACTS=${DJANGO_PERIODIC_ARTIFACTS:-$ROOT/artifacts}
 mkdir -p "$DJANGO_PERIODIC_ARTIFACTS"
 
