@@ -11,11 +11,20 @@ cd "$(dirname "$0")/.."
 
 if [ -z "${PYTHON:-}" ]; then
     if [ ! -x .venv/bin/python ]; then
-        echo "== creating .venv and installing django-periodic"
+        echo "== creating .venv"
         python3 -m venv .venv
         .venv/bin/python -m pip install -q --upgrade pip
     fi
-    .venv/bin/python -m pip install -q -e .
+    # The install is editable, so code edits need no reinstall: only a change of the
+    # packaging files (or of the checkout's place) does.
+    stamp=.venv/.django-periodic-install
+    wanted="$(pwd) $(cat setup.cfg pyproject.toml | cksum)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] ||
+        ! .venv/bin/python -m pip show -q django-periodic >/dev/null 2>&1; then
+        echo "== installing django-periodic into .venv (editable)"
+        .venv/bin/python -m pip install -q -e .
+        printf '%s\n' "$wanted" >"$stamp"
+    fi
     PYTHON=.venv/bin/python
 fi
 
@@ -29,20 +38,46 @@ DJANGO_SUPERUSER_PASSWORD=admin "$PYTHON" manage.py createsuperuser --noinput \
     --username admin --email admin@example.com >/dev/null 2>&1 || true
 "$PYTHON" manage.py demo_schedules
 
+# Each process writes into a FIFO that its own prefixer (sed) reads. Ctrl-C reaches the
+# whole process group: the processes stop as they do on Ctrl-C in a terminal, and the
+# prefixers ignore it and read on until their process has printed its shutdown lines
+# and exited, so those lines are not lost.
+fifos=$(mktemp -d)
 pids=()
-stop() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+start() {  # label command...
+    local label=$1
+    shift
+    mkfifo "$fifos/$label"
+    (trap '' INT TERM; exec sed -u "s/^/$(printf '%-9s' "[$label]")/" <"$fifos/$label") &
+    # A script's background commands ignore SIGINT unless told otherwise.
+    (trap - INT; exec "$@") >"$fifos/$label" 2>&1 &
+    pids+=($!)
 }
-trap stop EXIT INT TERM
+running() {
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
+    return 1
+}
+interrupted=
+stop() {
+    trap '' INT  # from here a second Ctrl-C reaches the processes only (a cold shutdown)
+    if [ -n "$interrupted" ]; then  # they got the Ctrl-C too: give them 10 s to stop
+        for _ in $(seq 20); do
+            running || break
+            sleep 0.5
+        done
+    fi
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait || true  # the processes, then their prefixers (at end of file)
+    rm -rf "$fifos"
+}
+trap stop EXIT
+trap 'interrupted=1; exit 130' INT
+trap 'exit 143' TERM
 
-"$PYTHON" -m celery -A testproject worker -P solo -l info > >(sed -u 's/^/[worker] /') 2>&1 &
-pids+=($!)
-"$PYTHON" -m celery -A testproject beat -S django -l info --pidfile= \
-    --schedule "$DJANGO_PERIODIC_VAR/beat-schedule" > >(sed -u 's/^/[beat]   /') 2>&1 &
-pids+=($!)
-"$PYTHON" manage.py runserver "127.0.0.1:$port" --noreload > >(sed -u 's/^/[web]    /') 2>&1 &
-pids+=($!)
+start worker "$PYTHON" -m celery -A testproject worker -P solo -l info
+start beat "$PYTHON" -m celery -A testproject beat -S django -l info --pidfile= \
+    --schedule "$DJANGO_PERIODIC_VAR/beat-schedule"
+start web "$PYTHON" manage.py runserver "127.0.0.1:$port" --noreload
 
 echo "== admin: http://127.0.0.1:$port/admin/ (admin / admin); Ctrl-C stops the demo"
 if [ -n "${DEMO_SECONDS:-}" ]; then

@@ -131,6 +131,9 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_periodic.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# No result backend, so no results to expire: without this, beat would add Celery's daily
+# celery.backend_cleanup entry (result_expires defaults to one day), a task that cleans nothing.
+CELERY_RESULT_EXPIRES = None
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 

@@ -1,6 +1,9 @@
 """Sample tasks: each run is recorded in the database so tests and the demo can see it."""
 
 from celery import shared_task
+from celery.utils.log import get_task_logger
+
+logger = get_task_logger(__name__)
 
 
 @shared_task(bind=True)
@@ -31,7 +34,7 @@ def add(x, y):
 @shared_task
 def say(message="hello"):
     """Log a message."""
-    print(f"say: {message}")
+    logger.info("say: %s", message)
     return message
 
 

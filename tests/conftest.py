@@ -57,6 +57,10 @@ def clock() -> Clock:
     return Clock(datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC))
 
 
+def registered(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never executed
+    """The task ``tests.registered``, known to the test app (other names are sent by name)."""
+
+
 @pytest.fixture
 def celery_app() -> Iterator[Celery]:
     app = Celery("tests", set_as_current=False)
@@ -68,11 +72,9 @@ def celery_app() -> Iterator[Celery]:
         task_default_queue="tests",
         timezone="UTC",
     )
-
-    @app.task(name="tests.registered")
-    def registered(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never executed
-        return None
-
+    # On this app only: a shared task would be added to every Celery app made later,
+    # once per test, each time as another callable under the same name.
+    app.task(name="tests.registered", shared=False)(registered)
     yield app
     app.close()
 

@@ -71,17 +71,40 @@ if [ ! -x .venv-tools/bin/tox ]; then
     .venv-tools/bin/python -m pip install -q "tox>=4.11"
 fi
 
+# A missing interpreter: outside CI its environments are skipped, in CI they fail.
+if [ "${CI:-}" = true ]; then
+    export TOX_SKIP_MISSING_INTERPRETERS=false
+else
+    export TOX_SKIP_MISSING_INTERPRETERS=${TOX_SKIP_MISSING_INTERPRETERS:-true}
+fi
+envs=$(.venv-tools/bin/tox -l)
+args=("$@")
+for i in "${!args[@]}"; do  # or only those asked for with -e
+    if [ "${args[i]}" = -e ]; then envs=${args[i + 1]:-}; envs=${envs//,/ }; fi
+done
+for version in $(printf '%s\n' $envs | sed -n 's/^py3\([0-9][0-9]\)-.*/3.\1/p' | sort -u); do
+    command -v "python$version" >/dev/null 2>&1 && continue
+    needing=$(printf '%s\n' $envs | grep "^py${version/./}-" | paste -sd' ' -)
+    where="python$version is not on PATH nor in ~/.pyenv/versions"
+    if [ "$TOX_SKIP_MISSING_INTERPRETERS" = true ]; then
+        echo "$where: skipping $needing (install it, e.g. pyenv install $version; CI fails instead)" >&2
+    else
+        echo "$where: CI needs it, so these environments fail: $needing" >&2
+    fi
+done
+
 export DJANGO_PERIODIC_ARTIFACTS=${DJANGO_PERIODIC_ARTIFACTS:-$ROOT/artifacts}
 mkdir -p "$DJANGO_PERIODIC_ARTIFACTS"
 
-rm -f "$DJANGO_PERIODIC_ARTIFACTS"/junit-*.xml
+rm -f "$DJANGO_PERIODIC_ARTIFACTS"/junit-*.xml "$DJANGO_PERIODIC_ARTIFACTS"/tox-*
+results=(--result-json "$DJANGO_PERIODIC_ARTIFACTS/tox-result.json")
 log "running tox $*"
 status=0
 if [ $# -eq 0 ]; then
-    .venv-tools/bin/tox run-parallel --parallel "${TOX_PARALLEL:-3}" --parallel-live || status=$?
+    .venv-tools/bin/tox run-parallel --parallel "${TOX_PARALLEL:-3}" --parallel-live "${results[@]}" || status=$?
 else
-    .venv-tools/bin/tox "$@" || status=$?
+    .venv-tools/bin/tox "${results[@]}" "$@" || status=$?
 fi
-# One closing line over every environment's results.
+# One closing line over every environment, and each one's log in artifacts/.
 .venv-tools/bin/python tests/summary.py "$DJANGO_PERIODIC_ARTIFACTS" || status=$?
 exit "$status"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -18,22 +20,31 @@ _PROBLEMS = {
     "bad_name": _("'%(value)s' is not a valid %(field)s: the name '%(detail)s' is not allowed here."),
     "bad_step": _("'%(value)s' is not a valid %(field)s: the step '%(detail)s' must be a whole number."),
     "zero_step": _("'%(value)s' is not a valid %(field)s: a step of zero never matches."),
-    "out_of_range": _("'%(value)s' is not a valid %(field)s (%(detail)s)."),
+    "out_of_range": _("'%(value)s' is not a valid %(field)s: %(detail)s is out of range."),
+    "unreadable": _("'%(value)s' is not a valid %(field)s."),
     "empty": _("'%(value)s' is not a valid %(field)s: it matches nothing."),
     "impossible_date": _("'%(value)s' is not a valid %(field)s: no month in month_of_year has such a day."),
 }
 
 
+#: The number in Celery's (English, untranslated) range errors, such as "Invalid end range: 61 > 59.".
+_RANGE_NUMBER = re.compile(r"range: (-?\d+) [<>]")
+
+
 def cron_error(exc: CronFieldError) -> ValidationError:
     """The translated ValidationError for a :class:`CronFieldError`."""
-    message = _PROBLEMS[exc.code]
-    hint = _HINTS[exc.field]
+    problem, detail = exc.code, exc.detail
+    if problem == "out_of_range":
+        # Celery's parser says "out of range" for bad syntax too ("empty part",
+        # "Invalid weekday literal '5-'."): name the number when there is one.
+        number = _RANGE_NUMBER.search(detail)
+        problem, detail = ("out_of_range", number.group(1)) if number else ("unreadable", "")
     return ValidationError(
         "%(problem)s %(hint)s",
         code=f"crontab_{exc.code}",
         params={
-            "problem": message % {"value": exc.value, "field": exc.field, "detail": exc.detail},
-            "hint": hint,
+            "problem": _PROBLEMS[problem] % {"value": exc.value, "field": exc.field, "detail": detail},
+            "hint": _HINTS[exc.field],
         },
     )
 

@@ -391,7 +391,10 @@ def test_bad_cron_fields_are_explained(admin_client):
         },
     )
     errors = response.context["adminform"].form.errors
-    assert errors["minute"][0].startswith("'61' is not a valid minute")
+    assert errors["minute"] == [
+        "'61' is not a valid minute: 61 is out of range. "
+        "Use 0-59, '*', lists (0,30), ranges (0-15) or steps (*/15)."
+    ]
     assert errors["hour"] == [
         "'*/0' is not a valid hour: a step of zero never matches. "
         "Use 0-23, '*', lists (8,20), ranges (9-17) or steps (*/2)."
@@ -601,6 +604,21 @@ def test_schedule_admins_show_the_tasks_using_them(admin_client, every_10s, new_
         reverse("admin:django_periodic_crontabschedule_change", args=[new_york.pk])
     ).content.decode()
     assert "No task uses this schedule." in page and "At 09:30 America/New_York" in page
+
+
+def test_crontab_time_zone_filter_lists_only_the_zones_in_use(admin_client, new_york):
+    CrontabSchedule.objects.create(minute="0", timezone="Europe/Berlin")
+    CrontabSchedule.objects.create(minute="15", timezone="Europe/Berlin")
+    crontabs = reverse("admin:django_periodic_crontabschedule_changelist")
+
+    changelist = admin_client.get(crontabs).context["cl"]
+    [zones] = [spec for spec in changelist.filter_specs if spec.field_path == "timezone"]
+    assert [str(choice["display"]) for choice in zones.choices(changelist)] == [
+        "All",
+        "America/New_York",
+        "Europe/Berlin",
+    ]
+    assert admin_client.get(crontabs, {"timezone": "Europe/Berlin"}).context["cl"].result_count == 2
 
 
 def test_deleting_a_schedule_names_its_tasks_first(admin_client, every_10s):

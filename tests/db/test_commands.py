@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from django_periodic.beat.leadership import Lease
-from django_periodic.models import CrontabSchedule, PeriodicTask, SolarSchedule
+from django_periodic.models import ClockedSchedule, CrontabSchedule, PeriodicTask, SolarSchedule
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +123,22 @@ def test_prune_runs_keeps_the_newest_per_task_and_never_an_unfinished_run(settin
         .values_list("pk", flat=True)[:3]
     )
     assert left == newest | {stuck.pk}
+
+
+def test_demo_schedules_creates_missing_sample_tasks_and_leaves_existing_ones():
+    out = StringIO()
+    call_command("demo_schedules", stdout=out)
+    assert out.getvalue().count(": created\n") == 3 and "3 sample tasks ready." in out.getvalue()
+    one_off = PeriodicTask.objects.get(name="demo: one-off in 15 seconds")
+    # As after a demo that ran: beat disabled the one-off; the user edited a task.
+    PeriodicTask.objects.filter(pk=one_off.pk).update(enabled=False, total_run_count=1)
+    PeriodicTask.objects.filter(name="demo: record every 10 seconds").update(args=[7])
+
+    out = StringIO()
+    call_command("demo_schedules", stdout=out)
+    assert out.getvalue().count(": already there, left as it is\n") == 3
+    again = PeriodicTask.objects.get(name="demo: one-off in 15 seconds")
+    assert (again.pk, again.enabled, again.total_run_count) == (one_off.pk, False, 1)
+    assert again.clocked_id == one_off.clocked_id and ClockedSchedule.objects.count() == 1
+    assert PeriodicTask.objects.get(name="demo: record every 10 seconds").args == [7]
+    assert PeriodicTask.objects.count() == 3

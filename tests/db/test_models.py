@@ -123,6 +123,34 @@ def test_invalid_crontabs_are_refused(fields, field, code, how):
     assert field in errors[0].messages[0]
 
 
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"minute": "0-61"},
+            "minute",
+            "'0-61' is not a valid minute: 61 is out of range. "
+            "Use 0-59, '*', lists (0,30), ranges (0-15) or steps (*/15).",
+        ),
+        (
+            {"day_of_month": "0"},
+            "day_of_month",
+            "'0' is not a valid day_of_month: 0 is out of range. Use 1-31, '*', lists, ranges or steps.",
+        ),
+        (
+            {"day_of_week": "1,,2"},
+            "day_of_week",
+            "'1,,2' is not a valid day_of_week. "
+            "Use 0-7 (0 and 7 are Sunday) or names (sun-sat), '*', lists, ranges or steps.",
+        ),
+    ],
+)
+def test_crontab_errors_read_as_clean_sentences(fields, field, message):
+    with pytest.raises(ValidationError) as info:
+        CrontabSchedule(**fields).full_clean()
+    assert info.value.error_dict[field][0].messages == [message]
+
+
 def test_crontab_accepts_names_and_seven_for_sunday():
     crontab = CrontabSchedule.objects.create(
         minute="0", hour="9", day_of_week="sat-7", month_of_year="jan-mar"

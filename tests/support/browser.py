@@ -46,6 +46,10 @@ def pinned_clock(settings: Any) -> datetime:
 REGISTERED = "tests.admin.registered"
 
 
+def registered(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never executed
+    """The task :data:`REGISTERED`."""
+
+
 @pytest.fixture
 def published() -> Iterator[list[dict[str, Any]]]:
     """Make an in-memory Celery app the current one; record every message it publishes.
@@ -56,10 +60,7 @@ def published() -> Iterator[list[dict[str, Any]]]:
     """
     celery_app = Celery("tests-admin", set_as_current=False)
     celery_app.conf.update(broker_url="memory://", result_backend=None, task_default_queue="tests")
-
-    @celery_app.task(name=REGISTERED, shared=False)
-    def registered(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never executed
-        return None
+    celery_app.task(name=REGISTERED, shared=False)(registered)
 
     previous = current_app._get_current_object()
     seen: list[dict[str, Any]] = []
