@@ -349,7 +349,7 @@ class DatabaseScheduler(Scheduler):
                 for plan, slot, _f in sending
             ]
             overlapping = overlap.blocked(batch, now, self.using) if self.ledger else set()
-            self.stats["statements"] += record_batch(
+            statements, duplicates = record_batch(
                 self.Model, sending, batch, overlapping, missed, now,
                 using=self.using, lease=self.lease, ledger=self.ledger, late_after=float(self.max_interval),
             )  # fmt: skip
@@ -358,8 +358,12 @@ class DatabaseScheduler(Scheduler):
                 if self.plans.get(plan.model_id) is plan:
                     self.plans.push(plan)
             raise
+        self.stats["statements"] += statements
         self.plans.advance(sending, now)
-        to_send = [item for item in batch if item.run_id not in overlapping]
+        if duplicates:
+            logger.error("%d run(s) were in the run ledger already and are not sent again: %s",
+                         len(duplicates), ", ".join(sorted(duplicates)[:20]))  # fmt: skip
+        to_send = [item for item in batch if item.run_id not in overlapping and item.run_id not in duplicates]
         if self.lease.is_leader:
             self.sender.send_batch(to_send, now)
         elif to_send:

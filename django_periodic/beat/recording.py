@@ -8,10 +8,11 @@ from typing import Any
 
 from django.db import connections, models, transaction
 from django.db.models import Case, F, Value, When
+from django.db.models.constants import OnConflict
 
 from ..models import PeriodicTaskRun
 from ..models.dbtime import to_db
-from ..models.querysets import chunks
+from ..models.querysets import BATCH, chunks
 from ..models.runs import RunStatus, Trigger
 from .publish import run_task_id
 
@@ -29,6 +30,7 @@ def record_runs(
     lease: Any = None,
     ledger: Sequence[Any] = (),
     skipped: Sequence[Any] = (),
+    duplicates: set[str] | None = None,
 ) -> int:
     """Record in one transaction that tasks ``ran`` (ids) were sent at ``now`` (``finished``
     ones also end: one-off, or past ``expires``), that ``skipped`` ones skipped a run
@@ -38,7 +40,9 @@ def record_runs(
     With a ``lease``, the transaction first locks the lease row (no takeover commits before
     it) and every statement carries the lease's fence. A statement that changes fewer rows
     than it must is checked: a lost lease raises :class:`LeaseLostError` and nothing is
-    written; rows deleted meanwhile are left out of the ledger.
+    written; rows deleted meanwhile are left out of the ledger. A ledger row whose run id is
+    in the ledger already (that run was recorded before) is not inserted again, and its id
+    is added to ``duplicates``: that run must not be sent again.
     """
     rows = model._base_manager.using(using)
     finished_set = set(finished)
@@ -65,6 +69,12 @@ def record_runs(
                 gone |= _missing(model, chunk, using, lease)
         if ledger:
             kept = [run for run in ledger if run.task_id not in gone]
+            before = recorded_before(kept, using)
+            statements += len(range(0, len(kept), BATCH))
+            if before:
+                kept = [run for run in kept if run.celery_task_id not in before]
+                if duplicates is not None:
+                    duplicates |= before
             statements += insert_runs(kept, using)
     return statements
 
@@ -72,14 +82,17 @@ def record_runs(
 def insert_runs(rows: Sequence[PeriodicTaskRun], using: str = "default") -> int:
     """Insert ledger rows, one prepared statement run over each batch of rows (``executemany``:
     one statement per batch on every backend, where ``bulk_create`` splits a batch into many on
-    SQLite); returns the statements written."""
+    SQLite). A row whose Celery task id is in the ledger already is left out, never an error
+    that would stop the batch. Returns the statements written."""
     connection = connections[using]
     fields = [f for f in PeriodicTaskRun._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    sql = "{} {} ({}) VALUES ({}) {}".format(
+        connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
         quote(PeriodicTaskRun._meta.db_table),
         ", ".join(quote(f.column) for f in fields if f.column),
         ", ".join(["%s"] * len(fields)),
+        connection.ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None),
     )
     statements = 0
     with connection.cursor() as cursor:
@@ -87,9 +100,19 @@ def insert_runs(rows: Sequence[PeriodicTaskRun], using: str = "default") -> int:
             params = [
                 [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in chunk
             ]
-            cursor.executemany(sql, params)
+            cursor.executemany(sql.rstrip(), params)
             statements += 1
     return statements
+
+
+def recorded_before(rows: Sequence[PeriodicTaskRun], using: str = "default") -> set[str]:
+    """The run ids among ``rows`` that the ledger holds already (one indexed read per batch):
+    a run recorded once is never recorded, nor sent, a second time from beat's plan."""
+    ledger = PeriodicTaskRun._base_manager.using(using)
+    found: set[str] = set()
+    for chunk in chunks([row.celery_task_id for row in rows]):
+        found |= set(ledger.filter(celery_task_id__in=chunk).values_list("celery_task_id", flat=True))
+    return found
 
 
 def _missing(model: type[models.Model], chunk: Sequence[Any], using: str, lease: Any) -> set[Any]:
@@ -207,10 +230,11 @@ def record_batch(
     lease: Any,
     ledger: bool,
     late_after: float,
-) -> int:
+) -> tuple[int, set[str]]:
     """:func:`record_runs` for one send: ``sending`` (plan, slot, following slot) and its
     ``batch`` of runs, less the ``overlapping`` ones (skipped), and the ``missed`` (plan,
-    slot) runs the missed-run policy skipped. Returns the statements written."""
+    slot) runs the missed-run policy skipped. Returns the statements written and the run ids
+    that were recorded before (not to be sent again)."""
     ran = [(plan, following) for (plan, _slot, following), item in zip(sending, batch, strict=True)
            if item.run_id not in overlapping]  # fmt: skip
     rows: list[PeriodicTaskRun] = []
@@ -224,7 +248,8 @@ def record_batch(
             (plan.model_id, names[plan.model_id], slot) for plan, slot in missed if plan.model_id in names
         ]
         rows = ledger_rows(batch, overlapping, missed_runs, now, late_after)
-    return record_runs(
+    duplicates: set[str] = set()
+    statements = record_runs(
         model,
         [plan.model_id for plan, _following in ran],
         [plan.model_id for plan, following in ran if following is None],
@@ -233,4 +258,6 @@ def record_batch(
         lease=lease,
         ledger=rows,
         skipped=[item.run.model_id for item in batch if item.run_id in overlapping],
+        duplicates=duplicates,
     )
+    return statements, duplicates

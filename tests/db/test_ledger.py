@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -216,3 +217,25 @@ def test_a_batch_stops_when_the_lease_is_lost_mid_send_and_the_successor_sends_t
     successor.tick()
     assert len(successor.sent) == 50 and set(states().values()) == {"sent"}
     assert not {sent["id"] for sent in first.sent} & {sent["id"] for sent in successor.sent}
+
+
+def test_a_run_already_in_the_ledger_is_not_sent_again_and_blocks_nothing(
+    make_scheduler, clock, every_10s, caplog
+):
+    task = PeriodicTask.objects.create(name="t", task="tests.registered", interval=every_10s)
+    PeriodicTask.objects.create(name="u", task="tests.registered", interval=every_10s)
+    scheduler = make_scheduler()
+    first_due(clock)
+    scheduler.tick()
+    assert len(scheduler.sent) == 2
+    # Something rewinds one task's run state (a naive time read back in the wrong fold,
+    # raw SQL): beat plans the same slot again, and the run id it derives is recorded.
+    PeriodicTask._base_manager.filter(pk=task.pk).update(last_run_at=None, total_run_count=0)
+    scheduler = make_scheduler()
+    with caplog.at_level(logging.ERROR, logger="django_periodic.beat"):
+        scheduler.tick()
+    assert [sent["name"] for sent in scheduler.sent] == []  # the same run is not sent twice
+    assert "in the run ledger already" in caplog.text
+    clock.advance(seconds=10)
+    scheduler.tick()
+    assert sorted(sent["name"] for sent in scheduler.sent) == ["t", "u"]  # and nothing is stuck
