@@ -16,7 +16,7 @@ from ..models import PeriodicTaskRun
 from ..models.dbtime import aware_utc, to_db
 from ..models.querysets import BATCH
 from ..models.runs import RunStatus, Trigger
-from .recording import mark_not_sent
+from .ledger import mark_not_sent
 from .runs import read_runs
 from .sending import Outgoing, RunSender
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import Error as DatabaseError
 from kombu.exceptions import EncodeError
 
-from .recording import mark_not_sent, mark_sent
+from .ledger import mark_not_sent, mark_sent
 from .runs import Run
 
 logger = logging.getLogger("django_periodic.beat")
