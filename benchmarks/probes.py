@@ -15,7 +15,7 @@ from typing import Any
 class QueryCounter:
     """Counts SQL statements by kind; installed with ``connection.execute_wrapper``.
 
-    ``reads`` are SELECTs, ``writes`` are INSERT / UPDATE / DELETE, ``other`` is the
+    ``reads`` are SELECTs, ``writes`` are INSERT / UPDATE / DELETE / COPY, ``other`` is the
     rest (BEGIN, SAVEPOINT, SET ...). ``executemany`` counts as one statement.
     """
 
@@ -28,7 +28,7 @@ class QueryCounter:
         verb = sql.lstrip(" (").split(None, 1)[0].upper() if sql else ""
         if verb in ("SELECT", "WITH"):
             self.reads += 1
-        elif verb in ("INSERT", "UPDATE", "DELETE"):
+        elif verb in ("INSERT", "UPDATE", "DELETE", "COPY"):
             self.writes += 1
         else:
             self.other += 1
