@@ -81,6 +81,11 @@ class Lease:
         """Whether this process may send now (by its own clock; the fence checks again)."""
         return self.epoch is not None and self.monotonic() < self.valid_until
 
+    @property
+    def tried(self) -> bool:
+        """Whether this process has tried to take the lease yet."""
+        return self._next_attempt > 0.0
+
     def seconds_until_attempt(self) -> float:
         """How long until :meth:`maintain` has something to do."""
         return max(self._next_attempt - self.monotonic(), 0.0)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import OperationalError, connection
 
+from django_periodic.beat.leadership import Lease
 from django_periodic.beat.publish import run_task_id
 from django_periodic.models import (
     ClockedSchedule,
@@ -557,3 +558,16 @@ def test_a_subclass_that_narrows_enabled_models_qs_schedules_only_its_subset(cel
         assert sorted(scheduler.schedule) == ["late report", "report"]
     finally:
         scheduler.close()
+
+
+def test_the_start_banner_says_only_what_stays_true(make_scheduler, every_10s, celery_app, clock):
+    from tests.conftest import RecordingScheduler
+
+    interval_task(every_10s)
+    lazy = make_scheduler(lazy=True)  # what Celery's banner is printed from, before the first tick
+    assert "lease -> 'default', 3600s: not taken yet" in lazy.info
+    assert "task(s) loaded" not in lazy.info
+    leader = make_scheduler()
+    assert "held by this beat, 1 task(s) loaded" in leader.info
+    standby = RecordingScheduler(app=celery_app, clock=clock, lease=Lease(seconds=3600, renew_every=1800))
+    assert "held by another beat (this one stands by)" in standby.info
