@@ -350,3 +350,35 @@ def test_runs_list_task_columns_and_recent_runs(page):
     expect(page.locator("table.periodic-recent-runs tbody tr")).to_have_count(20)
     page.locator(".field-recent_runs").scroll_into_view_if_needed()
     page.locator(".field-recent_runs").screenshot(path=str(artifacts_dir() / "task-recent-runs.png"))
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_the_task_list_shows_the_scanned_columns_at_common_widths(browser, live_server, admin_user, width):
+    every = IntervalSchedule.objects.create(every=10, period="minutes")
+    for name in ("Nightly report", "Sync invoices from the accounting system", "Warm caches"):
+        PeriodicTask.objects.create(name=name, task="proj.tasks.long_module_name.some_task", interval=every)
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="en-US")
+    context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    tab = context.new_page()
+    try:
+        tab.goto(f"{live_server.url}/admin/login/?next=/admin/django_periodic/periodictask/")
+        tab.fill("#id_username", "admin")
+        tab.fill("#id_password", "password")
+        tab.click("input[type=submit]")
+        tab.wait_for_selector("#result_list")
+        for column in (
+            "name",
+            "schedule_words",
+            "enabled",
+            "next_run",
+            "last_run_at",
+            "last_status",
+            "last_duration",
+        ):
+            box = tab.locator(f"#result_list thead th.column-{column}").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= width, (
+                f"{column} is off the page at {width}px"
+            )
+        tab.screenshot(path=str(artifacts_dir() / f"tasks-{width}.png"))
+    finally:
+        context.close()
