@@ -33,13 +33,14 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     """Periodic tasks: what runs, when next, and the actions an operator needs."""
 
     form = PeriodicTaskForm
+    # What a person scans first, narrow enough for 1,280 pixels beside the filters; the
+    # Celery task's dotted name is in the filters, the search and the form.
     list_display = (
         "name",
-        "task",
         "schedule_words",
         "enabled",
         "next_run",
-        "last_run_at",
+        "last_run",
         "last_status",
         "last_duration",
     )
@@ -151,6 +152,10 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     @admin.display(description=_("Next run"))
     def next_run(self, obj: PeriodicTask) -> datetime | None:
         return display.next_run(obj, display.current_time())
+
+    @admin.display(description=_("Last run"), ordering="last_run_at")
+    def last_run(self, obj: PeriodicTask) -> datetime | None:
+        return obj.last_run_at
 
     @admin.display(description=_("Last status"), ordering="last_state")
     def last_status(self, obj: PeriodicTask) -> SafeString | str:
