@@ -148,7 +148,18 @@ class RunSender:
         return self.pending[0].retry_at - self.monotonic() if self.pending else None
 
     def retry_due(self, now: datetime) -> None:
-        """Try again the runs whose back-off is over; stop at the first broker error."""
+        """Try again the runs whose back-off is over; stop at the first broker error.
+
+        Only while this beat leads: once the lease is gone the runs stay recorded in the
+        ledger, for the next leader to send.
+        """
+        if not self.pending or self.pending[0].retry_at > self.monotonic():
+            return
+        if not self.still_leader():
+            logger.warning("This beat lost the lease: %d run(s) waiting for the broker are left "
+                           "recorded for the next leader.", len(self.pending))  # fmt: skip
+            self.pending.clear()
+            return
         ready: list[PendingRun] = []
         while self.pending and self.pending[0].retry_at <= self.monotonic():
             ready.append(heapq.heappop(self.pending))

@@ -239,3 +239,20 @@ def test_a_run_already_in_the_ledger_is_not_sent_again_and_blocks_nothing(
     clock.advance(seconds=10)
     scheduler.tick()
     assert sorted(sent["name"] for sent in scheduler.sent) == ["t", "u"]  # and nothing is stuck
+
+
+def test_a_beat_that_lost_the_lease_retries_nothing_and_leaves_the_runs_recorded(
+    make_scheduler, clock, every_10s
+):
+    burst(every_10s, 3)
+    scheduler = make_scheduler()
+    first_due(clock)
+    scheduler.fail_sends = 1
+    scheduler.tick()
+    assert len(scheduler.sender.pending) == 3
+    scheduler.sender.still_leader = lambda: False
+    for pending in scheduler.sender.pending:
+        pending.retry_at = 0.0
+    scheduler.sender.retry_due(clock.now)
+    assert scheduler.sent == [] and scheduler.sender.pending == []
+    assert set(states().values()) == {"recorded"}  # the next leader's to send
