@@ -369,15 +369,9 @@ def test_the_task_list_shows_the_scanned_columns_at_common_widths(browser, live_
         # the list scrolls inside its own box: a column must end within that box
         shown = tab.locator("#changelist .results").bounding_box()
         assert shown is not None
-        for column in (
-            "name",
-            "schedule_words",
-            "enabled",
-            "next_run",
-            "last_run",
-            "last_status",
-            "last_duration",
-        ):
+        from django_periodic.admin import PeriodicTaskAdmin
+
+        for column in PeriodicTaskAdmin.list_display:  # every column the list shows
             box = tab.locator(f"#result_list thead th.column-{column}").bounding_box()
             assert box is not None and box["x"] + box["width"] <= shown["x"] + shown["width"] + 1, (
                 f"{column} is cut off at {width}px"
