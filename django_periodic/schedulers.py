@@ -204,16 +204,10 @@ class DatabaseScheduler(Scheduler):
     def info(self) -> str:
         # Celery prints this banner before the first tick: say only what stays true.
         db = connections[self.using].settings_dict
-        if self.lease.is_leader:
-            lease = f"held by this beat, {len(self.plans)} task(s) loaded"
-        elif self.lease.tried:
-            lease = "held by another beat (this one stands by)"
-        else:
-            lease = "not taken yet (the log says which beat takes it)"
         return (
             f"    . database -> {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}\n"
             f"    . poll -> every {self.poll_interval:g}s\n"
-            f"    . lease -> {self.lease.name!r}, {self.lease.seconds:g}s: {lease}"
+            f"    . lease -> {self.lease.describe(len(self.plans))}"
         )
 
     # -- the loop ----------------------------------------------------------------

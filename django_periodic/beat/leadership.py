@@ -86,6 +86,16 @@ class Lease:
         """Whether this process has tried to take the lease yet."""
         return self._next_attempt > 0.0
 
+    def describe(self, tasks_loaded: int) -> str:
+        """The lease in words for beat's start banner, true whenever it is printed."""
+        if self.is_leader:
+            held = f"held by this beat, {tasks_loaded} task(s) loaded"
+        elif self.tried:
+            held = "held by another beat (this one stands by)"
+        else:
+            held = "not taken yet (the log says which beat takes it)"
+        return f"{self.name!r}, {self.seconds:g}s: {held}"
+
     def seconds_until_attempt(self) -> float:
         """How long until :meth:`maintain` has something to do."""
         return max(self._next_attempt - self.monotonic(), 0.0)

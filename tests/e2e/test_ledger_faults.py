@@ -151,27 +151,32 @@ def test_a_lease_that_runs_out_while_a_chunk_waits_on_a_row_lock_sends_nothing_t
         for i in range(1500)
     )
     locked_pk = PeriodicTask.objects.order_by("pk").values_list("pk", flat=True)[1200]  # in the second chunk
+    first_round = PeriodicTask.objects.latest("date_changed").date_changed + timedelta(seconds=every)
     cluster = Cluster(BROKERS["redis"], tmp_path)
     blocker = connections.create_connection("default")
     try:
-        cluster.start_worker(pool="threads", concurrency=8)
-        first = cluster.start_beat("beat-a")
-        wait_for(lambda: leader_pid() == first.popen.pid, what="beat-a to lead")
-        cluster.start_beat("beat-b")
-        wait_for(lambda: PeriodicTaskRun.objects.count() >= 1500, timeout=40, what="a first round")
-        next_round = PeriodicTaskRun.objects.latest("scheduled_at").scheduled_at + timedelta(seconds=every)
-        # an admin's transaction holds one task row from before the next round until the
-        # lease of the beat recording that round has run out
+        # An admin's transaction holds one task row from before the first round until the
+        # lease of the beat recording that round has run out. Taken before any beat starts,
+        # so a slow test process cannot miss the round.
         blocker.set_autocommit(False)
         with blocker.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {PeriodicTask._meta.db_table} SET description = 'held' WHERE id = %s", [locked_pk]
             )
-        release_at = next_round + timedelta(seconds=LEASE + 3)
+        cluster.start_worker(pool="threads", concurrency=8)
+        first = cluster.start_beat("beat-a")
+        wait_for(lambda: leader_pid() == first.popen.pid, what="beat-a to lead")
+        cluster.start_beat("beat-b")
+        release_at = first_round + timedelta(seconds=LEASE + 3)
         time.sleep(max((release_at - timezone.now()).total_seconds(), 0))  # the fault itself
+        # (the tasks' first runs are microseconds apart: a tick may record the early ones)
+        locked_run = PeriodicTaskRun.objects.filter(task_id=locked_pk)
+        assert not locked_run.exists(), "the locked task's run was recorded while its row was locked"
         blocker.rollback()
-        wait_for(lambda: PeriodicTaskRun.objects.count() >= 3000, timeout=40, what="the second round")
+        wait_for(lambda: PeriodicTaskRun.objects.count() >= 1500, timeout=40, what="the first round")
         wait_for(lambda: "recorded" not in ledger().values(), timeout=30, what="the outbox to drain")
+        wait_for(lambda: PeriodicTaskRun.objects.count() >= 3000, timeout=40, what="a round after the fault")
+        wait_for(lambda: "recorded" not in ledger().values(), timeout=30, what="the outbox to drain again")
         stop_beats_and_drain(cluster)
     finally:
         cluster.stop_all()
