@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_periodic.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    PeriodicTaskRun,
+)
 from testproject.models import TaskRun
 from tests.support.processes import CELERY, Cluster, wait_for
 from tests.support.services import BROKERS, require
@@ -108,9 +114,11 @@ def test_schedules_edits_and_restart(cluster):
     first = runs("every-second").first()
     assert first.kwargs == {"k": "v"}
     recorded = PeriodicTask.objects.get(name="every-second").total_run_count
-    # every recorded run arrives (the worker may still be reading the last ones)
-    wait_for(lambda: runs("every-second").count() >= recorded, timeout=10, what="the recorded runs")
-    assert runs("every-second").count() == recorded
+    # every recorded run arrives (the worker may still be reading the last ones), except a
+    # run SIGTERM caught between recording and publishing: the ledger keeps it for the next start
+    outbox = PeriodicTaskRun.objects.filter(task_name="every-second", state="recorded").count()
+    wait_for(lambda: runs("every-second").count() >= recorded - outbox, timeout=10, what="the recorded runs")
+    assert runs("every-second").count() == recorded - outbox
 
 
 def before_count(counter, name):
