@@ -21,6 +21,7 @@ from typing import Any
 from django.db import Error as DatabaseError
 from kombu.exceptions import EncodeError
 
+from ..models.dbtime import from_db
 from .ledger import mark_not_sent, mark_sent
 from .runs import Run
 
@@ -52,7 +53,8 @@ class Outgoing:
         expires = self.run.options.get("expires")
         if isinstance(expires, int | float) and not isinstance(expires, bool):
             return self.slot + timedelta(seconds=expires)
-        return expires if isinstance(expires, datetime) else None
+        # a naive datetime (the expires column with USE_TZ = False) is in TIME_ZONE
+        return from_db(expires) if isinstance(expires, datetime) else None
 
 
 @dataclass(order=True)

@@ -256,3 +256,16 @@ def test_a_beat_that_lost_the_lease_retries_nothing_and_leaves_the_runs_recorded
     scheduler.sender.retry_due(clock.now)
     assert scheduler.sent == [] and scheduler.sender.pending == []
     assert set(states().values()) == {"recorded"}  # the next leader's to send
+
+
+@pytest.mark.parametrize("expires", [timedelta(hours=-1), timedelta(hours=1)])
+def test_a_naive_expiry_from_a_use_tz_false_database_is_compared_in_time_zone(expires, settings, clock):
+    from django.utils import timezone
+
+    from django_periodic.beat.runs import Run
+    from django_periodic.beat.sending import Outgoing
+
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Berlin"
+    naive = timezone.make_naive(clock.now + expires, timezone.get_default_timezone())
+    item = Outgoing(Run(1, "t", "tests.registered", [], {}, {"expires": naive}), clock.now, "id")
+    assert (clock.now >= item.expires_at) is (expires < timedelta(0))  # no TypeError, right zone
