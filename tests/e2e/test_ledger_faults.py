@@ -67,7 +67,7 @@ def stop_beats_and_drain(cluster):
             process.stop(signal.SIGTERM)
     wait_for(
         lambda: not {"sent", "started"} & set(ledger().values()),
-        timeout=60,
+        timeout=300,  # a loaded CI machine runs a few dozen tasks a second
         what="the worker to finish every run published",
     )
 
@@ -90,7 +90,7 @@ def assert_delivered_once(allowed_twice=frozenset()):
 
 def test_sigterm_during_a_burst_loses_no_recorded_run(tmp_path):
     require(BROKERS["redis"], "redis")
-    due_burst(4000)
+    due_burst(3000)
     cluster = Cluster(BROKERS["redis"], tmp_path)
     try:
         cluster.start_worker(pool="threads", concurrency=8)
@@ -99,9 +99,9 @@ def test_sigterm_during_a_burst_loses_no_recorded_run(tmp_path):
         beat.stop(signal.SIGTERM)  # a routine stop, mid-burst
         left = [run_id for run_id, state in ledger().items() if state == "recorded"]
         assert left, "SIGTERM landed after the burst: nothing was left to recover"
-        assert len(ledger()) == 4000  # recorded as one batch, before the first publish
+        assert len(ledger()) == 3000  # recorded as one batch, before the first publish
         cluster.start_beat("beat-again")  # the next start sends what was left, same ids
-        wait_for(lambda: len(executed()) >= 4000, timeout=120, what="every recorded run to execute")
+        wait_for(lambda: len(executed()) >= 3000, timeout=400, what="every recorded run to execute")
         stop_beats_and_drain(cluster)
     finally:
         cluster.stop_all()
@@ -132,7 +132,7 @@ def test_runs_recorded_by_a_leader_killed_during_a_broker_cut_reach_the_workers(
         os.kill(first.popen.pid, signal.SIGKILL)  # between recording and publishing, for these runs
         wait_for(lambda: leader_pid() not in (None, first.popen.pid), timeout=LEASE + 5, what="a new leader")
         stranded = {run_id for run_id, state in ledger().items() if state == "recorded"}
-        wait_for(lambda: stranded <= set(executed()), timeout=30, what="the stranded runs to arrive")
+        wait_for(lambda: stranded <= set(executed()), timeout=120, what="the stranded runs to arrive")
         stop_beats_and_drain(cluster)
     finally:
         cluster.stop_all()
@@ -148,9 +148,9 @@ def test_a_lease_that_runs_out_while_a_chunk_waits_on_a_row_lock_sends_nothing_t
     schedule = IntervalSchedule.objects.create(every=every, period="seconds")
     PeriodicTask.objects.bulk_create(
         PeriodicTask(name=f"t{i}", task="testproject.tasks.record_run", interval=schedule)
-        for i in range(1500)
+        for i in range(1100)
     )
-    locked_pk = PeriodicTask.objects.order_by("pk").values_list("pk", flat=True)[1200]  # in the second chunk
+    locked_pk = PeriodicTask.objects.order_by("pk").values_list("pk", flat=True)[1050]  # in the second chunk
     first_round = PeriodicTask.objects.latest("date_changed").date_changed + timedelta(seconds=every)
     cluster = Cluster(BROKERS["redis"], tmp_path)
     blocker = connections.create_connection("default")
@@ -173,10 +173,10 @@ def test_a_lease_that_runs_out_while_a_chunk_waits_on_a_row_lock_sends_nothing_t
         locked_run = PeriodicTaskRun.objects.filter(task_id=locked_pk)
         assert not locked_run.exists(), "the locked task's run was recorded while its row was locked"
         blocker.rollback()
-        wait_for(lambda: PeriodicTaskRun.objects.count() >= 1500, timeout=40, what="the first round")
-        wait_for(lambda: "recorded" not in ledger().values(), timeout=30, what="the outbox to drain")
-        wait_for(lambda: PeriodicTaskRun.objects.count() >= 3000, timeout=40, what="a round after the fault")
-        wait_for(lambda: "recorded" not in ledger().values(), timeout=30, what="the outbox to drain again")
+        wait_for(lambda: PeriodicTaskRun.objects.count() >= 1100, timeout=60, what="the first round")
+        wait_for(lambda: "recorded" not in ledger().values(), timeout=60, what="the outbox to drain")
+        wait_for(lambda: PeriodicTaskRun.objects.count() >= 2200, timeout=60, what="a round after the fault")
+        wait_for(lambda: "recorded" not in ledger().values(), timeout=60, what="the outbox to drain again")
         stop_beats_and_drain(cluster)
     finally:
         cluster.stop_all()
