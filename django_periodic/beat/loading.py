@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
+from django.db import Error as DatabaseError
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Case, DateTimeField, F, When
@@ -26,7 +27,7 @@ from ..models.querysets import BATCH, SCHEDULE_FIELDS
 from ..models.validators import cron_error
 from ..timing.cron import CronFieldError
 from ..timing.plans import RunState, first_run
-from .plans import TaskPlan
+from .plans import PlanQueue, TaskPlan
 from .recording import disable, set_load_errors
 from .runs import RowError, Run
 
@@ -205,9 +206,9 @@ class Loader:
                 planned = self._first_runs[plan_key]
             except KeyError:
                 planned = self._first_runs[plan_key] = first_run(schedule, state, self.now)
-        except (RowError, ValueError, TypeError, ImportError, OverflowError) as exc:
+        except Exception as exc:  # whatever one row does, the others are planned
             logger.error("Task id %s cannot be scheduled and is skipped: %s", pk, exc)
-            self.errors[pk] = f"{exc}"
+            self.errors[pk] = f"{exc}" or type(exc).__name__
             return None
         if load_error:
             self.errors[pk] = ""
@@ -235,14 +236,8 @@ class Loader:
             if not wanted:
                 continue
             model = self.model._meta.get_field(kind).related_model
-            for schedule_row in model._base_manager.using(self.using).filter(pk__in=wanted):
-                try:
-                    known[schedule_row.pk] = schedule_row.schedule
-                except CronFieldError as exc:  # fields written around validation
-                    reason = " ".join(cron_error(exc).messages)
-                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {reason}")
-                except Exception as exc:  # a row that cannot build its Celery schedule
-                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {exc}")
+            for pk, schedule in _schedule_rows(model._base_manager.using(self.using), wanted):
+                known[pk] = schedule
 
     def write_outcome(self) -> None:
         """Store the load errors found (and clear the mended ones); disable the expired tasks."""
@@ -250,6 +245,39 @@ class Loader:
             set_load_errors(self.model, self.errors, self.using)
         if self.expired:
             disable(self.model, self.expired, self.using)
+
+
+def _schedule_rows(rows: Any, wanted: set[Any]) -> Iterator[tuple[Any, Any]]:
+    """(pk, Celery schedule or :class:`Unreadable`) for the schedule rows ``wanted``.
+
+    A column the model cannot convert (a time zone that no longer exists, written by
+    raw SQL or removed by a tzdata update) fails the whole read: then each row is read
+    alone, so only that row is unreadable.
+    """
+    try:
+        instances = list(rows.filter(pk__in=wanted))
+    except DatabaseError:
+        raise
+    except Exception:
+        instances = []
+        for pk in wanted:
+            try:
+                instances.extend(rows.filter(pk=pk))
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                yield pk, Unreadable(f"its schedule cannot be read: {exc}")
+    for instance in instances:
+        yield instance.pk, _celery_schedule(instance)
+
+
+def _celery_schedule(instance: Any) -> Any:
+    try:
+        return instance.schedule
+    except CronFieldError as exc:  # fields written around validation
+        return Unreadable(f"its schedule cannot be read: {' '.join(cron_error(exc).messages)}")
+    except Exception as exc:  # a row that cannot build its Celery schedule
+        return Unreadable(f"its schedule cannot be read: {exc}")
 
 
 def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
@@ -260,3 +288,20 @@ def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...
         PeriodicTaskDeletion.objects.using(using).filter(version__gt=held).values_list("task_id", flat=True)
     )
     return changed, deleted
+
+
+def apply_changes(plans: PlanQueue, loader: Loader, held: int, subset: Any = None) -> tuple[int, int]:
+    """Apply to ``plans`` what changed after version ``held``; ``subset`` (a queryset of
+    tasks) keeps only the changed rows in it. Returns the numbers of changed and deleted tasks."""
+    changed, deleted = read_changes(loader.model, held, loader.using)
+    for task_id in deleted:
+        plans.drop(task_id)
+    for row in changed:
+        plans.drop(row[ID])
+    if subset is not None:
+        wanted = set(subset.filter(pk__in=[row[ID] for row in changed]).values_list("pk", flat=True))
+        changed = [row for row in changed if row[ID] in wanted]
+    for plan in loader.plans(changed):
+        plans.add(plan)
+    loader.write_outcome()
+    return len(changed), len(deleted)

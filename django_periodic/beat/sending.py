@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import Error as DatabaseError
-from kombu.exceptions import EncodeError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ..models.dbtime import from_db
 from .ledger import mark_not_sent, mark_sent
@@ -27,9 +27,11 @@ from .runs import Run
 
 logger = logging.getLogger("django_periodic.beat")
 
-#: Errors that no retry can mend (a message that cannot be encoded, bad options);
-#: anything else a send raises is taken for a broker problem and retried.
-UNSENDABLE = (EncodeError, TypeError, ValueError, OverflowError)
+#: What a broker that is down or refusing raises (with the transport's own errors, see
+#: :meth:`RunSender.broker_errors`): such runs are kept and retried. Anything else a send
+#: raises (a message that cannot be encoded, an option Celery refuses or overflows on)
+#: no retry can mend: that run is marked not sent and the batch goes on.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, ConnectionError, OSError)
 
 #: How many runs are published between two looks at the lease (a look is a clock read,
 #: and a renewal when one is due).
@@ -83,6 +85,7 @@ class RunSender:
         self.using = using
         self.monotonic = monotonic
         self.pending: list[PendingRun] = []
+        self._broker_errors: tuple[type[BaseException], ...] | None = None
         self.sent = 0
         self.statements = 0
 
@@ -122,12 +125,25 @@ class RunSender:
     ) -> None:
         try:
             self.send_run(outgoing.run, outgoing.run_id, producer)
-        except UNSENDABLE as exc:
+        except self.broker_errors():
+            raise
+        except Exception as exc:
             logger.exception("Run %s of %s can never be sent: %s", outgoing.run_id, outgoing.run.name, exc)
             unsendable[outgoing.run_id] = f"cannot be sent: {exc}"
             return
         self.sent += 1
         published.append(outgoing.run_id)
+
+    def broker_errors(self) -> tuple[type[BaseException], ...]:
+        """The errors that mean "the broker", with those of the app's transport."""
+        if self._broker_errors is None:
+            try:
+                connection = self.app.connection_for_write()
+                own = (*connection.connection_errors, *connection.channel_errors)
+            except Exception:  # an app whose broker URL cannot even be read
+                own = ()
+            self._broker_errors = (*BROKER_ERRORS, *own)
+        return self._broker_errors
 
     def _write(self, published: list[str], not_sent: dict[str, str], now: datetime) -> None:
         if not self.ledger or not (published or not_sent):

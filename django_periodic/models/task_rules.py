@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .querysets import SCHEDULE_FIELDS
+from .validators import time_options
 
 TASK_CONSTRAINTS: list[models.BaseConstraint] = [
     models.CheckConstraint(
@@ -76,6 +77,11 @@ def task_errors(task: Any) -> dict[str, list[ValidationError]]:
                 code="clocked_not_one_off",
             )
         )
+    if isinstance(task.options, dict):
+        try:
+            time_options(task.options)
+        except ValidationError as exc:
+            errors.setdefault("options", []).append(exc)
     if task.expires is not None and task.expire_seconds is not None:
         errors.setdefault("expire_seconds", []).append(
             ValidationError(

@@ -40,7 +40,10 @@ def next_run(schedule: Any, after: datetime) -> datetime | None:
             tz=UTC,
         ).next_run(after)
     if isinstance(schedule, celery_schedules.schedule):
-        return after + schedule.run_every
+        try:
+            return after + schedule.run_every
+        except OverflowError:
+            raise OverflowError(f"the run after {after.isoformat()} would come after the year 9999") from None
     raise TypeError(f"unknown schedule type {type(schedule).__name__}")
 
 
