@@ -22,7 +22,7 @@ from ..timing.cron import CronFieldError, CronSpec
 from ..timing.describe import describe_crontab
 from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 from . import validators
-from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
+from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using, lock_counter
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (
@@ -89,15 +89,17 @@ class ScheduleModel(models.Model):
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         adding = self._state.adding
         with transaction.atomic(using=using):
+            version = None if adding else lock_counter(using)
             super().save(*args, **kwargs)
-            if not adding:
-                bump_tasks_using(type(self), [self.pk], using)
+            if version is not None:
+                bump_tasks_using(type(self), [self.pk], using, version)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         # Delete the tasks first: on MySQL Django's cascade would set their foreign
         # key to NULL before deleting them, which the one-schedule constraint refuses.
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
+            lock_counter(using)
             self.tasks.using(using).delete()
             return super().delete(*args, **kwargs)
 
