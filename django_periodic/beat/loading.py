@@ -192,10 +192,10 @@ class Loader:
             if state is None:
                 tz = self._connection_tz
                 state = self._states[key] = RunState(
-                    last_run_at=aware_utc(last_run_at, tz),
+                    last_run_at=aware_utc(last_run_at, tz, not_after=self.now),
                     start_time=aware_utc(start_time, tz),
                     expires=aware_utc(expires, tz),
-                    anchor=aware_utc(anchor, tz),
+                    anchor=aware_utc(anchor, tz, not_after=self.now),
                     starting_deadline=self.starting_deadline,
                     missed=missed,
                     missed_limit=missed_limit,

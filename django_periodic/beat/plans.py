@@ -53,7 +53,7 @@ class TaskPlan:
         """The run after ``slot`` if it is sent at ``now``; None when the task ends."""
         if self.one_off:
             return None
-        return run_after(self.schedule, slot, now, self.state)
+        return run_after(self.schedule, slot, now, self.state, now - self.due_at(slot))
 
     def __lt__(self, other: TaskPlan) -> bool:
         # Heap items are (due, task id, plan): a tie on both is a stale and a live
@@ -144,7 +144,14 @@ class PlanQueue:
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
         missed_runs: list[tuple[TaskPlan, datetime]] = []
         for plan, slot in due:
-            key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
+            # both live meanwhile; a jittered run is due at its own time, which its next run counts from
+            key = (
+                id(plan.schedule),
+                id(plan.state),
+                slot,
+                plan.one_off,
+                plan.jitter_seconds and plan.model_id,
+            )
             answer = answers.get(key)
             if answer is None:
                 try:

@@ -369,13 +369,14 @@ class PeriodicTask(models.Model):
                 return name
         return None
 
-    def run_state(self, starting_deadline: float | None = None) -> RunState:
-        """What the time math needs of this row besides its schedule (aware UTC times)."""
+    def run_state(self, starting_deadline: float | None = None, now: datetime | None = None) -> RunState:
+        """What the time math needs of this row besides its schedule (aware UTC times;
+        ``now`` resolves a naive past time in a repeated hour, see :func:`.dbtime.from_db`)."""
         return RunState(
-            last_run_at=from_db(self.last_run_at),
+            last_run_at=from_db(self.last_run_at, now),
             start_time=from_db(self.start_time),
             expires=from_db(self.expires),
-            anchor=from_db(self.date_changed),
+            anchor=from_db(self.date_changed, now),
             starting_deadline=starting_deadline,
             missed=self.missed_runs,
             missed_limit=self.missed_runs_limit,
@@ -384,7 +385,7 @@ class PeriodicTask(models.Model):
 
     def upcoming_runs(self, now: datetime, count: int = 5) -> list[datetime]:
         """The next ``count`` run times after ``now`` (aware UTC), as beat would send them."""
-        return upcoming_runs(self.schedule, self.run_state(), now, count)
+        return upcoming_runs(self.schedule, self.run_state(now=now), now, count)
 
     @property
     def expires_(self) -> Any:

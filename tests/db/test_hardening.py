@@ -15,6 +15,7 @@ from django_periodic.models import (
     PeriodicTask,
     PeriodicTaskRun,
 )
+from django_periodic.models.dbtime import to_db
 from django_periodic.schedulers import DatabaseScheduler
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +245,55 @@ def test_interval_search_with_unicode_digits_is_not_a_server_error(admin_client,
     IntervalSchedule.objects.create(every=10, period="seconds")
     response = admin_client.get("/admin/django_periodic/intervalschedule/", {"q": term})
     assert response.status_code == 200
+
+
+def test_missed_runs_all_sends_the_most_recent_runs_through_the_scheduler(make_scheduler, clock):
+    every_second = IntervalSchedule.objects.create(every=1, period="seconds")
+    task = PeriodicTask.objects.create(
+        name="all", task="tests.registered", interval=every_second, missed_runs="all", missed_runs_limit=10
+    )
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=task.date_changed)
+    clock.now = PeriodicTask.objects.get(pk=task.pk).date_changed + timedelta(days=5)
+    scheduler = make_scheduler()
+    ticks = 0
+    while scheduler.tick() == 0 and ticks < 50:  # beat ticks again at once while runs are due
+        ticks += 1
+    slots = sorted(PeriodicTaskRun.objects.values_list("scheduled_at", flat=True))
+    assert len(scheduler.sent) == 10 and len(slots) == 10
+    assert all(clock.now - timedelta(seconds=10) <= slot <= clock.now for slot in slots)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_use_tz_false_a_run_in_the_repeated_hour_is_not_sent_again(make_scheduler, clock, settings):
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Berlin"
+    every_10m = IntervalSchedule.objects.create(every=10, period="minutes")
+    task = PeriodicTask.objects.create(name="naive", task="tests.registered", interval=every_10m)
+    # it ran at 01:30 UTC on 2026-10-25: 02:30 in Berlin's second 02:00-03:00 (standard time)
+    ran = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=to_db(ran))
+    clock.now = datetime(2026, 10, 25, 1, 31, tzinfo=UTC)  # a minute later: an edit, a restart
+    stored = PeriodicTask.objects.get(pk=task.pk)
+    assert stored.upcoming_runs(clock.now, 1) == [datetime(2026, 10, 25, 1, 40, tzinfo=UTC)]
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []  # read as 00:30 UTC, it was sent again at once
+    clock.now = datetime(2026, 10, 25, 1, 40, tzinfo=UTC)
+    scheduler.tick()
+    assert scheduler.names() == ["naive"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_use_tz_false_a_run_in_the_first_occurrence_reads_as_such(make_scheduler, clock, settings):
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Berlin"
+    every_hour = IntervalSchedule.objects.create(every=1, period="hours")
+    task = PeriodicTask.objects.create(name="naive", task="tests.registered", interval=every_hour)
+    # it ran at 00:30 UTC (02:30 summer time); at 01:15 UTC the second 02:30 is still to come
+    ran = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=to_db(ran))
+    clock.now = datetime(2026, 10, 25, 1, 15, tzinfo=UTC)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
+    clock.now = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    scheduler.tick()
+    assert scheduler.names() == ["naive"]
