@@ -15,16 +15,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import schedules as celery_schedules
 from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
 
 from .beat import outbox, overlap
-from .beat.code_schedules import sync_code_schedule
+from .beat.code_schedules import default_entries, sync_code_schedule
 from .beat.entries import ModelEntry, ScheduleView
 from .beat.leadership import Lease, LeaseChange
-from .beat.loading import COLUMNS, Loader, apply_changes, pages
+from .beat.loading import COLUMNS, Loader, TaskNames, apply_changes, pages
 from .beat.plans import PlanQueue, TaskPlan
 from .beat.publish import run_task_id, send
 from .beat.recording import LeaseLostError, record_batch, set_load_errors
@@ -84,6 +83,7 @@ class DatabaseScheduler(Scheduler):
             still_leader=self._still_leader,
         )
         self.retention = Retention(self.using)
+        self.task_names = TaskNames(app)
         #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
         self._outbox_pending = self.ledger
         self._closed = False
@@ -131,17 +131,8 @@ class DatabaseScheduler(Scheduler):
 
     def install_default_entries(self, data: Any) -> None:
         """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
-        if self.app.conf.result_expires and not self.app.backend.supports_autoexpire:
-            self.update_from_dict(
-                {
-                    "celery.backend_cleanup": {
-                        "task": "celery.backend_cleanup",
-                        "schedule": celery_schedules.crontab("0", "4", "*"),
-                        "options": {"expires": 12 * 3600},
-                    },
-                },
-                disable_missing=False,
-            )
+        if entries := default_entries(self.app):
+            self.update_from_dict(entries, disable_missing=False)
 
     def update_from_dict(self, mapping: dict[str, Any] | None, disable_missing: bool = True) -> None:
         """Store schedules defined in code (see :mod:`.codeschedule` for the rule)."""
@@ -292,6 +283,7 @@ class DatabaseScheduler(Scheduler):
         rows = self.enabled_models_qs().prefetch_related(None).values_list(*COLUMNS)
         self.plans.load(loader.plans(pages(rows)))
         loader.write_outcome()
+        self.task_names.check(self.enabled_models_qs().values_list("task", flat=True).distinct())
         self._version = state.version
         self.stats["full_loads"] += 1
         self._outbox_pending = self.ledger
@@ -322,7 +314,7 @@ class DatabaseScheduler(Scheduler):
             if type(self).enabled_models_qs is not DatabaseScheduler.enabled_models_qs
             else None
         )
-        changed, deleted = apply_changes(self.plans, self._loader(), held, subset)
+        changed, deleted = apply_changes(self.plans, self._loader(), held, subset, self.task_names)
         self._version = state.version
         self.stats["delta_rows"] += changed + deleted
         logger.info("Applied %d changed and %d deleted task(s) (version %d -> %d).",

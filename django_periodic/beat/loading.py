@@ -280,20 +280,64 @@ def _celery_schedule(instance: Any) -> Any:
         return Unreadable(f"its schedule cannot be read: {exc}")
 
 
-def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
+def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any], set[str]]:
     """What changed after version ``held``: the rows (of :data:`COLUMNS`) created or
-    edited since, and the ids of the tasks deleted since."""
-    changed = list(model._base_manager.using(using).filter(version__gt=held).values_list(*COLUMNS))
+    edited since, the ids of the tasks deleted since, and the task names of the enabled rows."""
+    rows = model._base_manager.using(using).filter(version__gt=held).values_list(*COLUMNS, "enabled", "task")
+    changed, names = [], set()
+    for row in rows:
+        changed.append(row[:-2])
+        if row[-2]:
+            names.add(row[-1])
     deleted = list(
         PeriodicTaskDeletion.objects.using(using).filter(version__gt=held).values_list("task_id", flat=True)
     )
-    return changed, deleted
+    return changed, deleted, names
 
 
-def apply_changes(plans: PlanQueue, loader: Loader, held: int, subset: Any = None) -> tuple[int, int]:
+class TaskNames:
+    """Warns once per task name that beat's Celery app does not know, when beat reads it.
+
+    Beat sends such a task by name (it may be defined on the workers only), so this is
+    a warning, not an error: a typo shows here instead of only in a worker's log.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: set[str] = set()
+        self._imported = False
+
+    def check(self, names: Iterable[str]) -> None:
+        new = set(names) - self.seen
+        if not new:
+            return
+        if not self._imported:  # autodiscovered task modules are imported lazily
+            self._imported = True
+            try:
+                self.app.loader.import_default_modules()
+            except Exception as exc:  # an import error in the project: say it, go on
+                logger.warning("Could not import the project's task modules: %s", exc)
+        known = self.app.tasks
+        for name in sorted(new):
+            self.seen.add(name)
+            if name not in known:
+                logger.warning(
+                    "Task %r is not registered in beat's Celery app: beat sends it by name, and a "
+                    "worker that does not know it reports it unregistered. Check the name, or that "
+                    "the module defining it is imported.",
+                    name,
+                )
+
+
+def apply_changes(
+    plans: PlanQueue, loader: Loader, held: int, subset: Any = None, names: TaskNames | None = None
+) -> tuple[int, int]:
     """Apply to ``plans`` what changed after version ``held``; ``subset`` (a queryset of
-    tasks) keeps only the changed rows in it. Returns the numbers of changed and deleted tasks."""
-    changed, deleted = read_changes(loader.model, held, loader.using)
+    tasks) keeps only the changed rows in it; ``names`` hears the task names read.
+    Returns the numbers of changed and deleted tasks."""
+    changed, deleted, task_names = read_changes(loader.model, held, loader.using)
+    if names is not None:
+        names.check(task_names)
     for task_id in deleted:
         plans.drop(task_id)
     for row in changed:

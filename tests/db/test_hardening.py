@@ -297,3 +297,34 @@ def test_use_tz_false_a_run_in_the_first_occurrence_reads_as_such(make_scheduler
     clock.now = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     scheduler.tick()
     assert scheduler.names() == ["naive"]
+
+
+def test_an_unknown_task_name_is_warned_once_when_beat_reads_it(make_scheduler, clock, healthy, caplog):
+    every = healthy.interval
+    for i in range(3):
+        PeriodicTask.objects.create(name=f"typo{i}", task="tests.registred", interval=every)
+    with caplog.at_level(logging.WARNING, logger="django_periodic.beat"):
+        scheduler = make_scheduler()
+        scheduler.tick()
+        PeriodicTask.objects.create(name="typo3", task="tests.registred", interval=every)
+        PeriodicTask.objects.create(name="other", task="tests.elsewhere", interval=every)
+        scheduler.tick()  # the delta
+        for _ in range(3):
+            clock.advance(seconds=10)
+            scheduler.tick()
+    warnings = [
+        r.getMessage() for r in caplog.records if "not registered in beat's Celery app" in r.getMessage()
+    ]
+    assert len(warnings) == 2
+    assert "'tests.registred'" in warnings[0] and "'tests.elsewhere'" in warnings[1]
+    assert "typo0" in scheduler.names()  # a warning, not a refusal: sent by name
+
+
+def test_the_admin_warns_of_a_task_name_this_project_does_not_register(admin_client):
+    every = IntervalSchedule.objects.create(every=10, period="seconds")
+    unknown = PeriodicTask.objects.create(name="u", task="proj.only_on_workers", interval=every)
+    known = PeriodicTask.objects.create(name="k", task="testproject.tasks.record_run", interval=every)
+    page = admin_client.get(f"/admin/django_periodic/periodictask/{unknown.pk}/change/")
+    assert "is not registered in this project&#x27;s Celery app" in page.content.decode()
+    page = admin_client.get(f"/admin/django_periodic/periodictask/{known.pk}/change/")
+    assert "is not registered" not in page.content.decode()
