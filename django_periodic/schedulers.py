@@ -19,7 +19,7 @@ from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
 
-from .beat import outbox, overlap
+from .beat import monitor, outbox, overlap
 from .beat.code_schedules import default_entries, sync_code_schedule
 from .beat.entries import ModelEntry, ScheduleView
 from .beat.leadership import Lease, LeaseChange
@@ -86,8 +86,8 @@ class DatabaseScheduler(Scheduler):
         self.task_names = TaskNames(app)
         #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
         self._outbox_pending = self.ledger
-        self._closed = False
-        self._ticking = False
+        self._closed = self._ticking = False
+        self.monitor = monitor.Monitor(self.lease.name)  # heartbeat file, metrics (may refuse to start)
         self.stats = {"statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
         super().__init__(*args, **kwargs)
         if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
@@ -207,7 +207,7 @@ class DatabaseScheduler(Scheduler):
         """Apply changes, send what is due; return the seconds until the next tick."""
         self._ticking = True
         try:
-            return self._tick()
+            return self.monitor.ticked(self, self._tick())
         finally:
             self._ticking = False
 

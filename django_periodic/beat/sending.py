@@ -22,6 +22,7 @@ from django.db import Error as DatabaseError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ..models.dbtime import from_db
+from . import metrics
 from .ledger import mark_not_sent, mark_sent
 from .runs import Run
 
@@ -111,7 +112,7 @@ class RunSender:
                         logger.info(
                             "Sending due task %s (%s) for %s, id %s", run.name, run.task, slot, run_id
                         )
-                    self._publish(outgoing, producer, published, unsendable)
+                    self._publish(outgoing, producer, published, unsendable, now)
         except Exception as exc:  # the broker (connection, channel, publish): retry later
             left = batch[len(published) + len(unsendable) :]
             logger.error("Broker error: %s; %d run(s) kept for retry, beat keeps running.", exc, len(left))
@@ -121,7 +122,12 @@ class RunSender:
             self._write(published, unsendable, now)
 
     def _publish(
-        self, outgoing: Outgoing, producer: Any, published: list[str], unsendable: dict[str, str]
+        self,
+        outgoing: Outgoing,
+        producer: Any,
+        published: list[str],
+        unsendable: dict[str, str],
+        now: datetime,
     ) -> None:
         try:
             self.send_run(outgoing.run, outgoing.run_id, producer)
@@ -130,9 +136,11 @@ class RunSender:
         except Exception as exc:
             logger.exception("Run %s of %s can never be sent: %s", outgoing.run_id, outgoing.run.name, exc)
             unsendable[outgoing.run_id] = f"cannot be sent: {exc}"
+            metrics.active.not_sent(outgoing.run.name, metrics.NOT_SENT_UNSENDABLE)
             return
         self.sent += 1
         published.append(outgoing.run_id)
+        metrics.active.sent(outgoing.run.name, outgoing.slot, now)
 
     def broker_errors(self) -> tuple[type[BaseException], ...]:
         """The errors that mean "the broker", with those of the app's transport."""
@@ -159,6 +167,7 @@ class RunSender:
     def keep(self, outgoing: Outgoing, attempts: int = 1) -> None:
         """Queue a run for another try after a back-off that doubles with each attempt."""
         delay = min(2.0 ** (attempts - 1), self.max_backoff)
+        metrics.active.broker_retry()
         heapq.heappush(self.pending, PendingRun(self.monotonic() + delay, outgoing, attempts))
 
     def seconds_until_retry(self) -> float | None:
@@ -191,9 +200,10 @@ class RunSender:
                     logger.error("Run %s of %s expired before the broker came back: not sent.",
                                  outgoing.run_id, outgoing.run.name)  # fmt: skip
                     not_sent[outgoing.run_id] = "expired before the broker took it"
+                    metrics.active.not_sent(outgoing.run.name, metrics.NOT_SENT_EXPIRED)
                     continue
                 try:
-                    self._publish(outgoing, None, published, not_sent)
+                    self._publish(outgoing, None, published, not_sent, now)
                 except Exception as exc:
                     logger.error("Broker still failing for %s: %s", outgoing.run.name, exc)
                     self._keep_all(ready[index:])
