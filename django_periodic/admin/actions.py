@@ -56,14 +56,7 @@ def disable_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description=_("Toggle selected periodic tasks"), permissions=("change",))
 def toggle_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Enable the disabled ones and disable the enabled ones, in one transaction."""
-    with transaction.atomic(using=queryset.db):
-        was_enabled = list(queryset.filter(enabled=True).values_list("pk", flat=True))
-        enabled = queryset.filter(enabled=False).update(enabled=True)
-        rows = queryset.model._default_manager.using(queryset.db)
-        disabled = sum(
-            rows.filter(pk__in=was_enabled[start : start + BATCH]).update(enabled=False)
-            for start in range(0, len(was_enabled), BATCH)
-        )
+    enabled, disabled = toggle(queryset)
     count = enabled + disabled
     message = ngettext(
         "Toggled %(count)d periodic task: %(enabled)d now enabled, %(disabled)d now disabled.",
@@ -73,6 +66,19 @@ def toggle_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     modeladmin.message_user(
         request, message % {"count": count, "enabled": enabled, "disabled": disabled}, messages.SUCCESS
     )
+
+
+def toggle(queryset: QuerySet) -> tuple[int, int]:
+    """Flip ``enabled`` on every row of ``queryset``; returns (now enabled, now disabled)."""
+    with transaction.atomic(using=queryset.db):
+        was_enabled = list(queryset.filter(enabled=True).values_list("pk", flat=True))
+        enabled = queryset.filter(enabled=False).update(enabled=True)
+        rows = queryset.model._default_manager.using(queryset.db)
+        disabled = sum(
+            rows.filter(pk__in=was_enabled[start : start + BATCH]).update(enabled=False)
+            for start in range(0, len(was_enabled), BATCH)
+        )
+    return enabled, disabled
 
 
 @admin.action(description=_("Run selected periodic tasks now"), permissions=("change",))
@@ -90,7 +96,7 @@ def run_tasks_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         run = _record_run_now(task, task_id, now)
         try:
             send(
-                current_app,
+                getattr(modeladmin, "celery_app", current_app),
                 task.task,
                 list(task.args),
                 dict(task.kwargs),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -17,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import PeriodicTask
 from ..models.querysets import SCHEDULE_FIELDS
+from . import actions as task_actions
 from . import display, runs
-from .actions import disable_tasks, enable_tasks, run_tasks_now, toggle_tasks
 from .filters import ScheduleTypeFilter
 from .forms import PeriodicTaskForm
 
@@ -62,7 +63,14 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     show_full_result_count = False
     autocomplete_fields = SCHEDULE_FIELDS
     readonly_fields = PREVIEW_FIELDS + RUN_STATE_FIELDS + RUNS_FIELDS
-    actions = (enable_tasks, disable_tasks, toggle_tasks, run_tasks_now)
+    actions = (
+        task_actions.enable_tasks,
+        task_actions.disable_tasks,
+        task_actions.toggle_tasks,
+        task_actions.run_tasks_now,
+    )
+    #: The Celery app "run now" sends through (django-celery-beat has this attribute too).
+    celery_app = current_app
     fieldsets = (
         (None, {"fields": ("name", "task", "enabled", "description")}),
         (
@@ -138,6 +146,28 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             )
             self.message_user(request, message, messages.INFO)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # -- django-celery-beat's action methods, for code that calls them on the admin --
+
+    def enable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Enable the selected tasks (the "enable" action)."""
+        task_actions.enable_tasks(self, request, queryset)
+
+    def disable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Disable the selected tasks (the "disable" action)."""
+        task_actions.disable_tasks(self, request, queryset)
+
+    def toggle_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Flip the selected tasks between enabled and disabled (the "toggle" action)."""
+        task_actions.toggle_tasks(self, request, queryset)
+
+    def _toggle_tasks_activity(self, queryset: QuerySet) -> int:
+        """Flip ``enabled`` on every row, with no message; returns how many rows changed."""
+        return sum(task_actions.toggle(queryset))
+
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Send the selected tasks once, now (the "run now" action)."""
+        task_actions.run_tasks_now(self, request, queryset)
 
     # -- columns and read-only fields ---------------------------------------------
 

@@ -50,6 +50,8 @@ class PeriodicTaskQuerySet(models.QuerySet):
         return self.filter(enabled=True).prefetch_related(*SCHEDULE_FIELDS)
 
     def update(self, **kwargs: Any) -> int:
+        if self.query.is_empty():  # .none(): nothing to write, no version to take
+            return 0
         with transaction.atomic(using=self.db):
             kwargs["version"] = PeriodicTasks.next_version(self.db)
             kwargs.setdefault("date_changed", timezone.now())
