@@ -14,7 +14,8 @@ from ..timing.plans import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcom
 from .changes import PeriodicTasks
 from .dbtime import from_db
 from .fields import JSONDictField, JSONListField
-from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from .pausing import PauseRecord
+from .querysets import PAUSE_FIELDS, SCHEDULE_FIELDS, PeriodicTaskQuerySet
 from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
 from .task_rules import TASK_CONSTRAINTS, task_errors
 
@@ -33,7 +34,7 @@ MISSED_RUNS_CHOICES = [
 ]
 
 
-class PeriodicTask(models.Model):
+class PeriodicTask(PauseRecord):
     """A task that beat sends on a schedule: exactly one of the four schedule kinds."""
 
     name = models.CharField(
@@ -286,6 +287,8 @@ class PeriodicTask(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version", "date_changed"}
+            if "enabled" in update_fields:
+                kwargs["update_fields"] |= {"last_run_at", *PAUSE_FIELDS}
         elif not args and not kwargs.get("force_insert"):
             kwargs["update_fields"] = self._fields_to_write()
         with transaction.atomic(using=using):
@@ -301,6 +304,8 @@ class PeriodicTask(models.Model):
                 setattr(self, name, None)
         if not self.enabled:
             self.last_run_at = None
+        else:  # a pause ends when the task is enabled, whichever way
+            self.paused_at, self.paused_by, self.paused_reason = None, "", ""
 
     def clean(self) -> None:
         errors = task_errors(self)

@@ -4,6 +4,7 @@ periodic_tasks next --task NAME [-n 10] [--after ISO-DATETIME]
 periodic_tasks leader
 periodic_tasks runs [--task NAME] [-n 20]
 periodic_tasks prune-runs
+periodic_tasks pause NAME [--reason TEXT] [--by WHO] / periodic_tasks resume NAME
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from ...conf import app_settings
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
+from .. import pausing
 
 
 class Command(BaseCommand):
@@ -38,6 +40,7 @@ class Command(BaseCommand):
             "-n", "--count", dest="limit", type=int, default=20, help="how many runs (default 20)"
         )
         commands.add_parser("prune-runs", help="delete runs past RUNS_KEEP_PER_TASK and RUNS_KEEP_DAYS now")
+        pausing.add_parsers(commands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
@@ -47,6 +50,8 @@ class Command(BaseCommand):
             self.runs(options["task"], options["limit"])
         elif command == "prune-runs":
             self.prune_runs()
+        elif command in pausing.COMMANDS:
+            pausing.run(self, options)
         else:
             self.leader()
 
