@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.utils import translation
 
 from django_periodic.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -74,3 +77,24 @@ def test_a_validation_error_in_each_language(language):
 def test_english_stays_the_source(admin_client, tasks):
     page = admin_client.get(TASKS, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Next run" in page and "Paused by alice: Wartung" in page
+
+
+#: What ``periodic_tasks pause`` says, per language.
+PAUSED = {
+    "de": "„Report“ pausiert: Beat sendet dafür nichts mehr.",
+    "fr": "« Report » mise en pause : beat n’envoie plus rien pour elle.",
+    "es": "«Report» en pausa: beat ya no envía nada para ella.",
+    "pt-br": "“Report” pausada: o beat não envia mais nada para ela.",
+    "ja": "「Report」を一時停止しました。beat はこのタスクを送信しなくなります。",
+    "zh-hans": "已暂停“Report”：beat 不再发送此任务。",
+}
+
+
+@pytest.mark.parametrize("language", sorted(PAUSED))
+def test_command_output_in_each_language(language):
+    every_10s = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="Report", task="proj.report", interval=every_10s)
+    out = StringIO()
+    with translation.override(language):
+        call_command("periodic_tasks", "pause", "Report", stdout=out)
+    assert out.getvalue() == PAUSED[language] + "\n"
