@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from django_periodic import clockedschedule, querysets, schedulers, tzcrontab, utils, validators
@@ -38,7 +37,7 @@ def every_2_days():
 @pytest.fixture
 def model_admin(monkeypatch):
     """The task admin as django-celery-beat's tests build it, collecting its messages."""
-    model_admin = PeriodicTaskAdmin(PeriodicTask, admin.site)
+    model_admin = PeriodicTaskAdmin(PeriodicTask, None)  # as django-celery-beat's tests build it
     said: list[str] = []
     monkeypatch.setattr(model_admin, "message_user", lambda request, message, *a, **k: said.append(message))
     model_admin.said = said  # type: ignore[attr-defined]
