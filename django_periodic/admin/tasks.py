@@ -125,10 +125,14 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         return runs.with_last_run(super().get_queryset(request).select_related(*SCHEDULE_FIELDS))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(self.fieldsets)
+        if obj is None or obj.paused_at is None:  # who paused it: only for a task that is paused
+            name, opts = fieldsets[0]
+            fieldsets[0] = (name, {**opts, "fields": tuple(f for f in opts["fields"] if f != "pause_record")})
         if obj is None:  # nothing to preview and no run state before the first save
             hidden = {PREVIEW_FIELDS, RUN_STATE_FIELDS, RUNS_FIELDS}
-            return [(name, opts) for name, opts in self.fieldsets if opts["fields"] not in hidden]
-        return self.fieldsets
+            return [(name, opts) for name, opts in fieldsets if opts["fields"] not in hidden]
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Disabling here, or giving a disabled task a reason, records who paused it and when;

@@ -15,6 +15,10 @@ from .changes import PeriodicTasks
 from .dbtime import from_db
 from .fields import JSONDictField, JSONListField
 from .pausing import PauseRecord
+from .policy import MISSED_RUNS_CHOICES as MISSED_RUNS_CHOICES  # re-exported: their old home
+from .policy import OVERLAP_ALLOW as OVERLAP_ALLOW
+from .policy import OVERLAP_CHOICES as OVERLAP_CHOICES
+from .policy import OVERLAP_SKIP as OVERLAP_SKIP
 from .policy import RunPolicy
 from .querysets import PAUSE_FIELDS, SCHEDULE_FIELDS, PeriodicTaskQuerySet
 from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule

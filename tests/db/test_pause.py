@@ -164,3 +164,9 @@ def test_pause_of_an_unknown_task_says_so(feed):
         periodic_tasks("pause", "nope")
     with pytest.raises(CommandError, match="No periodic task is named “nope”"):
         periodic_tasks("resume", "nope")
+
+
+def test_the_form_shows_who_paused_only_a_paused_task(admin_client, feed):
+    assert "field-pause_record" not in admin_client.get(change_url(feed)).content.decode()
+    feed.pause("alice", "maintenance")
+    assert "field-pause_record" in admin_client.get(change_url(feed)).content.decode()
