@@ -13,7 +13,7 @@ class DjangoPeriodicConfig(AppConfig):
 
     name = "django_periodic"
     label = "django_periodic"
-    verbose_name = _("Periodic Tasks")
+    verbose_name = _("Periodic tasks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

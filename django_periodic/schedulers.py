@@ -9,7 +9,6 @@ broker errors are logged and retried with back-off; they never end beat.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,6 +22,8 @@ from .beat import monitor, outbox, overlap
 from .beat.code_schedules import default_entries, sync_code_schedule
 from .beat.entries import ModelEntry, ScheduleView
 from .beat.leadership import Lease, LeaseChange
+from .beat.legacy import *  # noqa: F403 - django-celery-beat's module names (Finalize, ADD_ENTRY_ERROR ...)
+from .beat.legacy import logger
 from .beat.loading import COLUMNS, Loader, TaskNames, apply_changes, pages
 from .beat.plans import PlanQueue, TaskPlan
 from .beat.publish import run_task_id, send
@@ -35,8 +36,6 @@ from .models import PeriodicTask, PeriodicTaskDeletion, PeriodicTasks
 from .models.querysets import BATCH
 
 __all__ = ["DEFAULT_MAX_INTERVAL", "SCHEDULE_SYNC_MAX_INTERVAL", "DatabaseScheduler", "ModelEntry"]
-
-logger = logging.getLogger("django_periodic.beat")
 
 DEFAULT_MAX_INTERVAL = 5  # seconds; beat never sleeps longer than this
 SCHEDULE_SYNC_MAX_INTERVAL = 300  # kept for django-celery-beat compatibility

@@ -6,28 +6,12 @@ New code should use :mod:`django_periodic.conf` (the clock) and
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
-
-from .conf import utc_now as aware_now
-from .models.dbtime import from_db
+from .beat.legacy import NEVER_CHECK_TIMEOUT, aware_now, make_aware, now
 from .schedulers import DatabaseScheduler
-from .timing.schedules import NEVER_CHECK_TIMEOUT
 
 __all__ = ["NEVER_CHECK_TIMEOUT", "aware_now", "is_database_scheduler", "make_aware", "now"]
-
-
-def make_aware(value: datetime) -> datetime:
-    """django-celery-beat's helper: naive values are read in ``TIME_ZONE``."""
-    return from_db(value).astimezone(timezone.get_default_timezone())  # type: ignore[union-attr]
-
-
-def now() -> datetime:
-    """The current time, aware, in ``TIME_ZONE``."""
-    return timezone.localtime(timezone.now()) if settings.USE_TZ else make_aware(timezone.now())
 
 
 def is_database_scheduler(scheduler: Any) -> bool:

@@ -102,7 +102,16 @@ else:
     raise RuntimeError(f"DJANGO_PERIODIC_DB={_engine!r}: use sqlite, postgresql or mysql")
 
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French")]
+# English and every language django_periodic ships a catalogue for.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("ja", "Japanese"),
+    ("pt-br", "Brazilian Portuguese"),
+    ("zh-hans", "Simplified Chinese"),
+]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

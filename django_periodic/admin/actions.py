@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from celery import current_app
 from django.contrib import admin, messages
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from ..beat.publish import run_task_id, send, task_options
 from ..conf import app_settings
 from ..models import PeriodicTaskRun
-from ..models.querysets import BATCH
+from ..models.querysets import PeriodicTaskQuerySet, chunks
 from ..models.runs import RunStatus, Trigger
 from .display import current_time
 
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 @admin.action(description=_("Enable selected periodic tasks"), permissions=("change",))
 def enable_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Enable the selected tasks that are disabled (enabled ones are left as they are)."""
-    count = queryset.filter(enabled=False).update(enabled=True)
+    count = cast(PeriodicTaskQuerySet, queryset).resume()
     message = ngettext(
         "Enabled %(count)d periodic task.",
         "Enabled %(count)d periodic tasks.",
@@ -43,8 +43,9 @@ def enable_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 
 @admin.action(description=_("Disable selected periodic tasks"), permissions=("change",))
 def disable_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    """Disable the selected tasks that are enabled; beat sends nothing more for them."""
-    count = queryset.filter(enabled=True).update(enabled=False)
+    """Disable the selected tasks that are enabled, recording who paused them (no reason:
+    the change form has a field for one); beat sends nothing more for them."""
+    count = cast(PeriodicTaskQuerySet, queryset).pause(by=paused_by(request))
     message = ngettext(
         "Disabled %(count)d periodic task.",
         "Disabled %(count)d periodic tasks.",
@@ -56,14 +57,7 @@ def disable_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description=_("Toggle selected periodic tasks"), permissions=("change",))
 def toggle_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Enable the disabled ones and disable the enabled ones, in one transaction."""
-    with transaction.atomic(using=queryset.db):
-        was_enabled = list(queryset.filter(enabled=True).values_list("pk", flat=True))
-        enabled = queryset.filter(enabled=False).update(enabled=True)
-        rows = queryset.model._default_manager.using(queryset.db)
-        disabled = sum(
-            rows.filter(pk__in=was_enabled[start : start + BATCH]).update(enabled=False)
-            for start in range(0, len(was_enabled), BATCH)
-        )
+    enabled, disabled = toggle(cast(PeriodicTaskQuerySet, queryset), by=paused_by(request))
     count = enabled + disabled
     message = ngettext(
         "Toggled %(count)d periodic task: %(enabled)d now enabled, %(disabled)d now disabled.",
@@ -73,6 +67,23 @@ def toggle_tasks(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     modeladmin.message_user(
         request, message % {"count": count, "enabled": enabled, "disabled": disabled}, messages.SUCCESS
     )
+
+
+def toggle(queryset: PeriodicTaskQuerySet, by: str = "") -> tuple[int, int]:
+    """Flip ``enabled`` on every row of ``queryset``, the ones disabled paused ``by``;
+    returns (now enabled, now disabled)."""
+    with transaction.atomic(using=queryset.db):
+        was_enabled = list(queryset.filter(enabled=True).values_list("pk", flat=True))
+        enabled = queryset.resume()
+        rows = queryset.model._default_manager.using(queryset.db)
+        disabled = sum(rows.filter(pk__in=chunk).pause(by=by) for chunk in chunks(was_enabled))
+    return enabled, disabled
+
+
+def paused_by(request: HttpRequest | None) -> str:
+    """Who a pause from the admin is recorded for: the user's name."""
+    user = getattr(request, "user", None)
+    return user.get_username() if user is not None and user.is_authenticated else ""
 
 
 @admin.action(description=_("Run selected periodic tasks now"), permissions=("change",))
@@ -90,7 +101,7 @@ def run_tasks_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         run = _record_run_now(task, task_id, now)
         try:
             send(
-                current_app,
+                getattr(modeladmin, "celery_app", current_app),
                 task.task,
                 list(task.args),
                 dict(task.kwargs),

@@ -123,6 +123,7 @@ class PeriodicTaskForm(forms.ModelForm):
             "name",
             "task",
             "enabled",
+            "paused_reason",
             "description",
             *SCHEDULE_FIELDS,
             "one_off",

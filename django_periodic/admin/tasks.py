@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.contrib import admin, messages
+from django.contrib.admin.utils import display_for_value
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -16,9 +18,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import PeriodicTask
-from ..models.querysets import SCHEDULE_FIELDS
+from ..models.querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from . import actions as task_actions
 from . import display, runs
-from .actions import disable_tasks, enable_tasks, run_tasks_now, toggle_tasks
 from .filters import ScheduleTypeFilter
 from .forms import PeriodicTaskForm
 from .widgets import unknown_task_warning
@@ -27,6 +29,8 @@ from .widgets import unknown_task_warning
 RUN_STATE_FIELDS = ("last_run_at", "total_run_count", "defined_in_code", "load_error", "date_changed")
 PREVIEW_FIELDS = ("schedule_words", "schedule_zone", "next_runs")
 RUNS_FIELDS = ("recent_runs",)
+#: The longest reason the task list shows in full (the rest is in its tooltip).
+SHORT_REASON = 60
 
 
 @admin.register(PeriodicTask)
@@ -39,7 +43,7 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     list_display = (
         "name",
         "schedule_words",
-        "enabled",
+        "enabled_state",
         "next_run",
         "last_run",
         "last_status",
@@ -62,10 +66,17 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     # costs much and tells little on a table of 100,000 tasks.
     show_full_result_count = False
     autocomplete_fields = SCHEDULE_FIELDS
-    readonly_fields = PREVIEW_FIELDS + RUN_STATE_FIELDS + RUNS_FIELDS
-    actions = (enable_tasks, disable_tasks, toggle_tasks, run_tasks_now)
+    readonly_fields = ("pause_record", *PREVIEW_FIELDS, *RUN_STATE_FIELDS, *RUNS_FIELDS)
+    actions = (
+        task_actions.enable_tasks,
+        task_actions.disable_tasks,
+        task_actions.toggle_tasks,
+        task_actions.run_tasks_now,
+    )
+    #: The Celery app "run now" sends through (django-celery-beat has this attribute too).
+    celery_app = current_app
     fieldsets = (
-        (None, {"fields": ("name", "task", "enabled", "description")}),
+        (None, {"fields": ("name", "task", "enabled", "pause_record", "paused_reason", "description")}),
         (
             _("Schedule"),
             {"fields": ("schedule_type", *SCHEDULE_FIELDS, "one_off", "start_time", "expires")},
@@ -115,12 +126,20 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         return runs.with_last_run(super().get_queryset(request).select_related(*SCHEDULE_FIELDS))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(self.fieldsets)
+        if obj is None or obj.paused_at is None:  # who paused it: only for a task that is paused
+            name, opts = fieldsets[0]
+            fieldsets[0] = (name, {**opts, "fields": tuple(f for f in opts["fields"] if f != "pause_record")})
         if obj is None:  # nothing to preview and no run state before the first save
             hidden = {PREVIEW_FIELDS, RUN_STATE_FIELDS, RUNS_FIELDS}
-            return [(name, opts) for name, opts in self.fieldsets if opts["fields"] not in hidden]
-        return self.fieldsets
+            return [(name, opts) for name, opts in fieldsets if opts["fields"] not in hidden]
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Disabling here, or giving a disabled task a reason, records who paused it and when;
+        # enabling clears the record (PeriodicTask.save()).
+        if not obj.enabled and {"enabled", "paused_reason"} & set(form.changed_data):
+            obj.paused_at, obj.paused_by = timezone.now(), task_actions.paused_by(request)
         super().save_model(request, obj, form, change)
         if "_continue" not in request.POST and (warning := unknown_task_warning(obj.task)):
             self.message_user(request, warning, messages.WARNING)  # else the form shows it again
@@ -147,11 +166,55 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             self.message_user(request, message, messages.INFO)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    # -- django-celery-beat's action methods, for code that calls them on the admin --
+
+    def enable_tasks(self, request: HttpRequest, queryset: PeriodicTaskQuerySet) -> None:
+        """Enable the selected tasks (the "enable" action)."""
+        task_actions.enable_tasks(self, request, queryset)
+
+    def disable_tasks(self, request: HttpRequest, queryset: PeriodicTaskQuerySet) -> None:
+        """Disable the selected tasks (the "disable" action)."""
+        task_actions.disable_tasks(self, request, queryset)
+
+    def toggle_tasks(self, request: HttpRequest, queryset: PeriodicTaskQuerySet) -> None:
+        """Flip the selected tasks between enabled and disabled (the "toggle" action)."""
+        task_actions.toggle_tasks(self, request, queryset)
+
+    def _toggle_tasks_activity(self, queryset: PeriodicTaskQuerySet) -> int:
+        """Flip ``enabled`` on every row, with no message; returns how many rows changed."""
+        enabled, disabled = task_actions.toggle(queryset)
+        return enabled + disabled
+
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Send the selected tasks once, now (the "run now" action)."""
+        task_actions.run_tasks_now(self, request, queryset)
+
     # -- columns and read-only fields ---------------------------------------------
 
     @admin.display(description=_("Schedule"))
     def schedule_words(self, obj: PeriodicTask) -> str:
         return display.schedule_words(obj)
+
+    @admin.display(description=_("Enabled"), ordering="enabled")
+    def enabled_state(self, obj: PeriodicTask) -> SafeString:
+        """The enabled icon; for a paused task, who paused it and why (all of it on hover)."""
+        icon = display_for_value(obj.enabled, "", boolean=True)
+        if obj.enabled or obj.paused_at is None:
+            return format_html("{}", icon)
+        reason = obj.paused_reason
+        short = reason if len(reason) <= SHORT_REASON else reason[: SHORT_REASON - 1] + "…"
+        return format_html(
+            '{} <small class="periodic-paused" title="{}">{}</small>',
+            icon,
+            _pause_words(obj, reason, with_time=True),
+            _pause_words(obj, short, with_time=False),
+        )
+
+    @admin.display(description=_("Paused"))
+    def pause_record(self, obj: PeriodicTask) -> str:
+        if obj.enabled or obj.paused_at is None:
+            return "-"
+        return _pause_words(obj, "", with_time=True)
 
     @admin.display(description=_("Time zone"))
     def schedule_zone(self, obj: PeriodicTask) -> str:
@@ -220,3 +283,14 @@ def _from_now(run: datetime, now: datetime) -> str:
     if seconds < 60:  # timeuntil() counts in minutes at best
         return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     return timeuntil(run, now)
+
+
+def _pause_words(task: PeriodicTask, reason: str, with_time: bool) -> str:
+    """Words for a pause: "Paused by alice on Tue 2026-03-03 09:00:00 UTC: feed down", or shorter."""
+    params = {"who": task.paused_by, "when": display.when(task.paused_at) if with_time else ""}  # type: ignore[arg-type]
+    if task.paused_by:
+        text = gettext("Paused by %(who)s on %(when)s") if with_time else gettext("Paused by %(who)s")
+    else:
+        text = gettext("Paused on %(when)s") if with_time else gettext("Paused")
+    text = text % params
+    return gettext("%(pause)s: %(reason)s") % {"pause": text, "reason": reason} if reason else text

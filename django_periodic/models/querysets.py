@@ -12,6 +12,8 @@ from django.utils import timezone
 from .changes import PeriodicTasks
 
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
+#: Who paused a disabled task, when and why: written with ``enabled``, cleared on enable.
+PAUSE_FIELDS = ("paused_at", "paused_by", "paused_reason")
 
 #: Rows per statement wherever rows are written or read by id in batches: keeps every
 #: backend far below its bound-parameter limit.
@@ -50,14 +52,35 @@ class PeriodicTaskQuerySet(models.QuerySet):
         return self.filter(enabled=True).prefetch_related(*SCHEDULE_FIELDS)
 
     def update(self, **kwargs: Any) -> int:
+        if self.query.is_empty():  # .none(): nothing to write, no version to take
+            return 0
         with transaction.atomic(using=self.db):
             kwargs["version"] = PeriodicTasks.next_version(self.db)
             kwargs.setdefault("date_changed", timezone.now())
             if kwargs.get("enabled") is False:
                 kwargs.setdefault("last_run_at", None)
+            elif kwargs.get("enabled") is True:
+                kwargs.update(paused_at=None, paused_by="", paused_reason="")
             return super().update(**kwargs)
 
     update.alters_data = True  # type: ignore[attr-defined]
+
+    def pause(self, by: str, reason: str = "") -> int:
+        """Disable the enabled tasks here, recording who paused them (``by``), now and why.
+
+        Returns how many were paused; tasks disabled already keep their record.
+        """
+        return self.filter(enabled=True).update(
+            enabled=False, paused_at=timezone.now(), paused_by=by[:200], paused_reason=reason[:500]
+        )
+
+    pause.alters_data = True  # type: ignore[attr-defined]
+
+    def resume(self) -> int:
+        """Enable the disabled tasks here and forget their pause; returns how many."""
+        return self.filter(enabled=False).update(enabled=True)
+
+    resume.alters_data = True  # type: ignore[attr-defined]
 
     def delete(self) -> tuple[int, dict[str, int]]:
         # Deletion records are written by the post_delete handler (signals.py), which
@@ -89,6 +112,8 @@ class PeriodicTaskQuerySet(models.QuerySet):
             for obj in objs:
                 obj.version, obj.date_changed = version, now
             fields = {*fields, "version", "date_changed"}
+            if "enabled" in fields:  # written with enabled, as save() does
+                fields |= {"last_run_at", *PAUSE_FIELDS}
             return super().bulk_update(objs, fields, *args, **kwargs)
 
 

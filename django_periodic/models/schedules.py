@@ -87,16 +87,15 @@ class ScheduleModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.validate_for_save()
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        adding = self._state.adding
         with transaction.atomic(using=using):
-            version = None if adding else lock_counter(using)
+            version = None if self._state.adding else lock_counter(using)
             super().save(*args, **kwargs)
             if version is not None:
                 bump_tasks_using(type(self), [self.pk], using, version)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        # Delete the tasks first: on MySQL Django's cascade would set their foreign
-        # key to NULL before deleting them, which the one-schedule constraint refuses.
+        # Tasks first: on MySQL Django's cascade would set their foreign key to NULL
+        # before deleting them, which the one-schedule constraint refuses.
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
             lock_counter(using)
@@ -132,24 +131,24 @@ class SolarSchedule(ScheduleModel):
     task_field = "solar"
 
     event = models.CharField(
-        _("Solar Event"),
+        _("Event"),
         max_length=24,
         choices=SOLAR_SCHEDULES,
-        help_text=_("The type of solar event when the job should run"),
+        help_text=_("Sunrise, sunset, solar noon, or the civil, nautical or astronomical dawn or dusk."),
     )
     latitude = models.DecimalField(
         _("Latitude"),
         max_digits=9,
         decimal_places=6,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
-        help_text=_("Run the task when the event happens at this latitude"),
+        help_text=_("Of the place where the event is seen: degrees north (positive) or south (negative)."),
     )
     longitude = models.DecimalField(
         _("Longitude"),
         max_digits=9,
         decimal_places=6,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
-        help_text=_("Run the task when the event happens at this longitude"),
+        help_text=_("Of the place where the event is seen: degrees east (positive) or west (negative)."),
     )
 
     class Meta:
@@ -204,15 +203,15 @@ class IntervalSchedule(ScheduleModel):
     PERIOD_CHOICES = PERIOD_CHOICES
 
     every = models.IntegerField(
-        _("Number of Periods"),
+        _("Every"),
         validators=[MinValueValidator(1)],
-        help_text=_("Number of interval periods to wait before running the task again"),
+        help_text=_("How many periods from one run to the next: 1 or more."),
     )
     period = models.CharField(
-        _("Interval Period"),
+        _("Period"),
         max_length=24,
         choices=PERIOD_CHOICES,
-        help_text=_("The type of period between task runs (Example: days)"),
+        help_text=_("The unit of the interval."),
     )
 
     class Meta:
@@ -262,7 +261,10 @@ class ClockedSchedule(ScheduleModel):
 
     task_field = "clocked"
 
-    clocked_time = models.DateTimeField(_("Clock Time"), help_text=_("Run the task at clocked time"))
+    clocked_time = models.DateTimeField(
+        _("Run at"),
+        help_text=_("When the task runs, once. A time already past runs as soon as beat reads it."),
+    )
 
     class Meta:
         verbose_name = _("clocked")
@@ -288,47 +290,51 @@ class CrontabSchedule(ScheduleModel):
     task_field = "crontab"
 
     minute = models.CharField(
-        _("Minute(s)"),
+        _("Minute"),
         max_length=240,
         default="*",
         validators=[validators.minute_validator],
-        help_text=_('Cron Minutes to Run. Use "*" for "all". (Example: "0,30")'),
+        help_text=_('Minutes past the hour, 0-59: "*" for every minute, or "0,30", "0-15", "*/15".'),
     )
     hour = models.CharField(
-        _("Hour(s)"),
+        _("Hour"),
         max_length=96,
         default="*",
         validators=[validators.hour_validator],
-        help_text=_('Cron Hours to Run. Use "*" for "all". (Example: "8,20")'),
+        help_text=_('Hours of the day, 0-23: "*" for every hour, or "8,20", "9-17", "*/2".'),
     )
     day_of_month = models.CharField(
-        _("Day(s) Of The Month"),
+        _("Day of the month"),
         max_length=124,
         default="*",
         validators=[validators.day_of_month_validator],
-        help_text=_('Cron Days Of The Month to Run. Use "*" for "all". (Example: "1,15")'),
+        help_text=_('Days of the month, 1-31: "*" for every day, or "1,15", "1-7".'),
     )
     month_of_year = models.CharField(
-        _("Month(s) Of The Year"),
+        _("Month"),
         max_length=64,
         default="*",
         validators=[validators.month_of_year_validator],
-        help_text=_('Cron Months (1-12) Of The Year to Run. Use "*" for "all". (Example: "1,12")'),
+        help_text=_('Months, 1-12 or jan-dec: "*" for every month, or "1,7", "jan-mar".'),
     )
     day_of_week = models.CharField(
-        _("Day(s) Of The Week"),
+        _("Day of the week"),
         max_length=64,
         default="*",
         validators=[validators.day_of_week_validator],
         help_text=_(
-            'Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. (Example: "0,5")'
+            'Days of the week, 0-7 or sun-sat (0 and 7 are Sunday): "*" for every day, or "1-5", "mon-fri". '
+            "Month, day of the month and day of the week must all match."
         ),
     )
     timezone = TimeZoneField(
-        _("Cron Timezone"),
+        _("Time zone"),
         default=crontab_schedule_celery_timezone,
         use_pytz=False,
-        help_text=_("Timezone to Run the Cron Schedule on. Default is UTC."),
+        help_text=_(
+            "The IANA time zone the fields are read in, such as Europe/Berlin. "
+            "New crontabs start with Celery's timezone setting, else UTC."
+        ),
     )
 
     class Meta:

@@ -6,47 +6,40 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import DatabaseError, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
-from ..timing.plans import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcoming_runs
+from ..timing.plans import RunState, upcoming_runs
 from .changes import PeriodicTasks
 from .dbtime import from_db
 from .fields import JSONDictField, JSONListField
-from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet, lock_counter
+from .pausing import PauseRecord
+from .policy import MISSED_RUNS_CHOICES as MISSED_RUNS_CHOICES  # re-exported: their old home
+from .policy import OVERLAP_ALLOW as OVERLAP_ALLOW
+from .policy import OVERLAP_CHOICES as OVERLAP_CHOICES
+from .policy import OVERLAP_SKIP as OVERLAP_SKIP
+from .policy import RunPolicy
+from .querysets import PAUSE_FIELDS, SCHEDULE_FIELDS, PeriodicTaskQuerySet, lock_counter
 from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
 from .task_rules import TASK_CONSTRAINTS, fields_to_write, no_row_updated, task_errors
 
-#: What beat does when a run falls due while the task's previous run has not finished.
-OVERLAP_ALLOW = "allow"
-OVERLAP_SKIP = "skip"
-OVERLAP_CHOICES = [
-    (OVERLAP_ALLOW, _("Send it anyway")),
-    (OVERLAP_SKIP, _("Skip it while the previous run is unfinished")),
-]
 
-MISSED_RUNS_CHOICES = [
-    (MISSED_ONCE, _("Run once")),
-    (MISSED_SKIP, _("Skip them")),
-    (MISSED_ALL, _("Run each missed run")),
-]
-
-
-class PeriodicTask(models.Model):
+class PeriodicTask(RunPolicy, PauseRecord):
     """A task that beat sends on a schedule: exactly one of the four schedule kinds."""
 
     name = models.CharField(
         _("Name"),
         max_length=200,
         unique=True,
-        help_text=_("Short Description For This Task"),
+        help_text=_("Unique. It names the task in the admin, in beat's log and in the run ledger."),
     )
     task = models.CharField(
-        _("Task Name"),
+        _("Celery task"),
         max_length=200,
         help_text=_(
-            'The Name of the Celery Task that Should be Run.  (Example: "proj.tasks.import_contacts")'
+            "The registered name of the Celery task to send, such as proj.tasks.import_contacts. "
+            "Tasks that only the workers import can be typed in."
         ),
     )
     interval = models.ForeignKey(
@@ -54,19 +47,18 @@ class PeriodicTask(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
-        verbose_name=_("Interval Schedule"),
-        help_text=_(
-            "Interval Schedule to run the task on.  Set only one schedule type, leave the others null."
-        ),
+        verbose_name=_("Interval"),
+        help_text=_("Run every so many seconds, minutes, hours or days. A task has exactly one schedule."),
     )
     crontab = models.ForeignKey(
         CrontabSchedule,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
-        verbose_name=_("Crontab Schedule"),
+        verbose_name=_("Crontab"),
         help_text=_(
-            "Crontab Schedule to run the task on.  Set only one schedule type, leave the others null."
+            "Run at the times five cron fields match, read in the crontab's time zone. "
+            "A task has exactly one schedule."
         ),
     )
     solar = models.ForeignKey(
@@ -74,38 +66,43 @@ class PeriodicTask(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
-        verbose_name=_("Solar Schedule"),
-        help_text=_("Solar Schedule to run the task on.  Set only one schedule type, leave the others null."),
+        verbose_name=_("Solar event"),
+        help_text=_(
+            "Run at sunrise, sunset or another solar event at a place. A task has exactly one schedule."
+        ),
     )
     clocked = models.ForeignKey(
         ClockedSchedule,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
-        verbose_name=_("Clocked Schedule"),
-        help_text=_(
-            "Clocked Schedule to run the task on.  Set only one schedule type, leave the others null."
-        ),
+        verbose_name=_("Clocked time"),
+        help_text=_("Run once, at a set time; the task must be one-off. A task has exactly one schedule."),
     )
     args = JSONListField(
-        _("Positional Arguments"),
+        _("Positional arguments"),
         blank=True,
         default=list,
-        help_text=_('JSON encoded positional arguments (Example: ["arg1", "arg2"])'),
+        help_text=_(
+            'A JSON list, passed to the task as its positional arguments: ["https://example.com/feed", 3].'
+        ),
     )
     kwargs = JSONDictField(
-        _("Keyword Arguments"),
+        _("Keyword arguments"),
         blank=True,
         default=dict,
-        help_text=_('JSON encoded keyword arguments (Example: {"argument": "value"})'),
+        help_text=_('A JSON object, passed to the task as its keyword arguments: {"retry": true}.'),
     )
     queue = models.CharField(
-        _("Queue Override"),
+        _("Queue"),
         max_length=200,
         null=True,
         blank=True,
         default=None,
-        help_text=_("Queue defined in CELERY_TASK_QUEUES. Leave None for default queuing."),
+        help_text=_(
+            "The queue each run is sent to. "
+            "Empty: Celery's routing decides (task_routes, then the default queue)."
+        ),
     )
     exchange = models.CharField(
         _("Exchange"),
@@ -113,29 +110,33 @@ class PeriodicTask(models.Model):
         null=True,
         blank=True,
         default=None,
-        help_text=_("Override Exchange for low-level AMQP routing"),
+        help_text=_(
+            "The broker exchange to publish to, for AMQP routing beyond a queue. Empty: Celery's default."
+        ),
     )
     routing_key = models.CharField(
-        _("Routing Key"),
+        _("Routing key"),
         max_length=200,
         null=True,
         blank=True,
         default=None,
-        help_text=_("Override Routing Key for low-level AMQP routing"),
+        help_text=_(
+            "The routing key to publish with, for AMQP routing beyond a queue. Empty: Celery's default."
+        ),
     )
     headers = JSONDictField(
-        _("AMQP Message Headers"),
+        _("Message headers"),
         blank=True,
         default=dict,
-        help_text=_("JSON encoded message headers for the AMQP message."),
+        help_text=_("A JSON object of extra message headers. Beat adds periodic_task_name itself."),
     )
     options = JSONDictField(
-        _("More Options"),
+        _("More options"),
         blank=True,
         default=dict,
         help_text=_(
-            "Other apply_async options as JSON, passed on as they are "
-            '(Example: {"countdown": 10, "time_limit": 60})'
+            "Any other apply_async option, as a JSON object passed on unchanged: "
+            '{"countdown": 10, "time_limit": 60}.'
         ),
     )
     priority = models.PositiveIntegerField(
@@ -145,113 +146,68 @@ class PeriodicTask(models.Model):
         blank=True,
         null=True,
         help_text=_(
-            "Priority Number between 0 and 255. "
-            "Supported by: RabbitMQ, Redis (priority reversed, 0 is highest)."
+            "0 to 255, where the broker supports priorities: on RabbitMQ a higher number goes first, "
+            "on Redis a lower one. Empty: the task's default."
         ),
     )
     expires = models.DateTimeField(
-        _("Expires Datetime"),
+        _("Expires"),
         blank=True,
         null=True,
-        help_text=_("Datetime after which the schedule will no longer trigger the task to run"),
+        help_text=_("No run after this time; beat then disables the task. Empty: the runs go on."),
     )
     expire_seconds = models.PositiveIntegerField(
-        _("Expires timedelta with seconds"),
+        _("Message expiry (seconds)"),
         blank=True,
         null=True,
-        help_text=_("Timedelta with seconds which the schedule will no longer trigger the task to run"),
+        help_text=_(
+            "A run that no worker has started this many seconds after it was sent is discarded. "
+            "Use this or Expires, not both."
+        ),
     )
     one_off = models.BooleanField(
-        _("One-off Task"),
+        _("One-off"),
         default=False,
-        help_text=_("If True, the schedule will only run the task a single time"),
+        help_text=_("Run once, then disable the task. Clocked tasks must be one-off."),
     )
     start_time = models.DateTimeField(
-        _("Start Datetime"),
+        _("Start time"),
         blank=True,
         null=True,
-        help_text=_("Datetime when the schedule should begin triggering the task to run"),
+        help_text=_("No run before this time. Empty: the schedule applies from now."),
     )
     enabled = models.BooleanField(
-        _("Enabled"), default=True, help_text=_("Set to False to disable the schedule")
+        _("Enabled"),
+        default=True,
+        help_text=_("Untick to pause the task: beat sends nothing until it is enabled again."),
     )
     last_run_at = models.DateTimeField(
-        _("Last Run Datetime"),
+        _("Last run"),
         auto_now=False,
         auto_now_add=False,
         editable=False,
         blank=True,
         null=True,
         help_text=_(
-            "Datetime that the schedule last triggered the task to run. "
-            "Reset to None if enabled is set to False."
+            "When beat last sent the task. Cleared when the task is disabled, so enabling it "
+            "again does not catch up on the runs missed meanwhile."
         ),
     )
     total_run_count = models.PositiveIntegerField(
-        _("Total Run Count"),
+        _("Runs sent"),
         default=0,
         editable=False,
-        help_text=_("Running count of how many times the schedule has triggered the task"),
+        help_text=_("How many times beat has sent the task."),
     )
     date_changed = models.DateTimeField(
-        _("Last Modified"), auto_now=True, help_text=_("Datetime that this PeriodicTask was last modified")
+        _("Last changed"), auto_now=True, help_text=_("When the task was last saved.")
     )
     description = models.TextField(
         _("Description"),
         blank=True,
-        help_text=_("Detailed description about the details of this Periodic Task"),
+        help_text=_("Notes for whoever looks after the task: what it does, whom to ask."),
     )
-    # Beyond django-celery-beat:
-    missed_runs = models.CharField(
-        _("Missed runs"),
-        max_length=8,
-        choices=MISSED_RUNS_CHOICES,
-        default=MISSED_ONCE,
-        help_text=_(
-            "What to do with runs that fell due while beat could not send them and are later "
-            "than the grace period: run once, skip them, or run each (up to the limit)."
-        ),
-    )
-    missed_runs_limit = models.PositiveSmallIntegerField(
-        _("Missed runs limit"),
-        default=10,
-        validators=[MinValueValidator(1)],
-        help_text=_("With 'run each missed run': how many of the most recent ones run at most."),
-    )
-    grace_seconds = models.PositiveIntegerField(
-        _("Grace period (seconds)"),
-        null=True,
-        blank=True,
-        help_text=_("How late a run may still go out as an ordinary run. Empty: no grace."),
-    )
-    jitter_seconds = models.PositiveIntegerField(
-        _("Jitter (seconds)"),
-        null=True,
-        blank=True,
-        help_text=_(
-            "Delay each run by up to this many seconds, the same delay for the same run, "
-            "to spread tasks that share a time."
-        ),
-    )
-    overlap = models.CharField(
-        _("Overlapping runs"),
-        max_length=8,
-        choices=OVERLAP_CHOICES,
-        default=OVERLAP_ALLOW,
-        help_text=_(
-            "What to do when a run falls due while the previous one has not finished "
-            "(needs the run ledger, and the app installed on the workers)."
-        ),
-    )
-    overlap_timeout = models.PositiveIntegerField(
-        _("Unfinished after (seconds)"),
-        null=True,
-        blank=True,
-        help_text=_(
-            "With 'skip': a previous run with no outcome after this many seconds stops blocking "
-            "and is marked as having no outcome. Empty: the OVERLAP_TIMEOUT setting (one hour)."
-        ),
-    )
+    # Beyond django-celery-beat (and the run policy and pause record of the base classes):
     defined_in_code = models.BooleanField(
         _("Defined in code"),
         default=False,
@@ -287,6 +243,8 @@ class PeriodicTask(models.Model):
         chosen_here = update_fields is None and not args and not kwargs.get("force_insert")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version", "date_changed"}
+            if "enabled" in update_fields:
+                kwargs["update_fields"] |= {"last_run_at", *PAUSE_FIELDS}
         elif chosen_here:
             kwargs["update_fields"] = fields_to_write(self)
         with transaction.atomic(using=using):
@@ -319,6 +277,8 @@ class PeriodicTask(models.Model):
                 setattr(self, name, None)
         if not self.enabled:
             self.last_run_at = None
+        else:  # a pause ends when the task is enabled, whichever way
+            self.paused_at, self.paused_by, self.paused_reason = None, "", ""
 
     def clean(self) -> None:
         errors = task_errors(self)

@@ -5,6 +5,7 @@ periodic_tasks leader
 periodic_tasks runs [--task NAME] [-n 20]
 periodic_tasks prune-runs
 periodic_tasks health [--this-host] [--leader] [--grace SECONDS]   (exit 0 healthy, 1 not, 2 no database)
+periodic_tasks pause NAME [--reason TEXT] [--by WHO] / periodic_tasks resume NAME
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from ...conf import app_settings
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
-from .. import health
+from .. import health, pausing
 
 
 class Command(BaseCommand):
@@ -45,6 +46,7 @@ class Command(BaseCommand):
                 "health", help="a probe: exit 0 when beat is healthy, else 1 (2: no database)"
             )
         )
+        pausing.add_parsers(commands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
@@ -56,6 +58,8 @@ class Command(BaseCommand):
             self.prune_runs()
         elif command == "health":
             self.health(options)
+        elif command in pausing.COMMANDS:
+            pausing.run(self, options)
         else:
             self.leader()
 
