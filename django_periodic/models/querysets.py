@@ -13,6 +13,14 @@ from .changes import PeriodicTasks
 
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
 
+#: The values that identify a schedule row (its natural key), by the task field that points at it.
+NATURAL_KEYS = {
+    "interval": ("every", "period"),
+    "crontab": ("minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"),
+    "solar": ("event", "latitude", "longitude"),
+    "clocked": ("clocked_time",),
+}
+
 #: Rows per statement wherever rows are written or read by id in batches: keeps every
 #: backend far below its bound-parameter limit.
 BATCH = 1000
@@ -40,6 +48,10 @@ def _validated(objs: Iterable[Any]) -> list[Any]:
 
 class PeriodicTaskQuerySet(models.QuerySet):
     """Tasks: ``update``, ``delete``, ``bulk_create`` and ``bulk_update`` stamp a version."""
+
+    def get_by_natural_key(self, name: str) -> Any:
+        """The task of this name (``loaddata`` with natural keys)."""
+        return self.get(name=name)
 
     def enabled(self) -> PeriodicTaskQuerySet:
         """Enabled tasks with their schedule rows (one query per kind of schedule).
@@ -88,6 +100,17 @@ class PeriodicTaskQuerySet(models.QuerySet):
 
 class ScheduleQuerySet(models.QuerySet):
     """Schedule rows: an edit moves the version of every task that points to them."""
+
+    def get_by_natural_key(self, *values: Any) -> Any:
+        """The row with these values; of equal rows, the first created (lowest pk)."""
+        model: Any = self.model
+        fields = NATURAL_KEYS[model.task_field]
+        if len(values) != len(fields):
+            raise model.DoesNotExist(f"a {model.__name__} key has {len(fields)} values: {fields}")
+        row = self.filter(**dict(zip(fields, values, strict=True))).order_by("pk").first()
+        if row is None:
+            raise model.DoesNotExist(f"no {model.__name__} has the values {values!r}")
+        return row
 
     def _bump_tasks(self, pks: list[Any]) -> None:
         if pks:

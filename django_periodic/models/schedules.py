@@ -22,7 +22,8 @@ from ..timing.cron import CronFieldError, CronSpec
 from ..timing.describe import describe_crontab
 from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 from . import validators
-from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
+from .dbtime import key_text
+from .querysets import NATURAL_KEYS, PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (
@@ -111,6 +112,10 @@ class ScheduleModel(models.Model):
                 errors = exc.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
+
+    def natural_key(self) -> tuple[Any, ...]:
+        """The row's values (``dumpdata --natural-foreign``): zone, decimals and time as text."""
+        return tuple(key_text(getattr(self, name)) for name in NATURAL_KEYS[self.task_field])
 
     @property
     def schedule(self) -> Any:

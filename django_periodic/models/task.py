@@ -293,6 +293,10 @@ class PeriodicTask(models.Model):
             super().save(*args, **kwargs)
         self._loaded_run_state = (self.last_run_at, self.total_run_count)
 
+    def natural_key(self) -> tuple[str]:
+        """A task is known by its name (``dumpdata --natural-foreign --natural-primary``)."""
+        return (self.name,)
+
     # -- validation ---------------------------------------------------------------
 
     def _normalise(self) -> None:
