@@ -4,6 +4,8 @@ periodic_tasks next --task NAME [-n 10] [--after ISO-DATETIME]
 periodic_tasks leader
 periodic_tasks runs [--task NAME] [-n 20]
 periodic_tasks prune-runs
+periodic_tasks export [-o FILE] [--format json|yaml] [--with-state]
+periodic_tasks import FILE [--dry-run] [--prune]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from ...conf import app_settings
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
+from .. import schedule_files
 
 
 class Command(BaseCommand):
@@ -38,6 +41,7 @@ class Command(BaseCommand):
             "-n", "--count", dest="limit", type=int, default=20, help="how many runs (default 20)"
         )
         commands.add_parser("prune-runs", help="delete runs past RUNS_KEEP_PER_TASK and RUNS_KEEP_DAYS now")
+        schedule_files.add_parsers(commands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
@@ -47,6 +51,10 @@ class Command(BaseCommand):
             self.runs(options["task"], options["limit"])
         elif command == "prune-runs":
             self.prune_runs()
+        elif command == "export":
+            schedule_files.export(options, self.stdout)
+        elif command == "import":
+            schedule_files.load(options, self.stdout)
         else:
             self.leader()
 

@@ -1,0 +1,348 @@
+"""Schedules as files: ``periodic_tasks export`` / ``import``, and natural keys for dumpdata."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from django_periodic.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    PeriodicTaskRun,
+    SolarSchedule,
+)
+from django_periodic.models.changes import PeriodicTasks
+
+pytestmark = pytest.mark.django_db
+
+SCHEDULE_MODELS = (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule)
+
+
+def version():
+    return PeriodicTasks.state().version
+
+
+def changed_since(v):
+    return set(PeriodicTask.objects.filter(version__gt=v).values_list("name", flat=True))
+
+
+def run(*args):
+    out = StringIO()
+    call_command("periodic_tasks", *args, stdout=out)
+    return out.getvalue()
+
+
+def export(*args):
+    return run("export", *args)
+
+
+def empty_tables():
+    PeriodicTaskRun.objects.all().delete()
+    PeriodicTask.objects.all().delete()
+    for model in SCHEDULE_MODELS:
+        model.objects.all().delete()
+    assert not PeriodicTask.objects.exists()
+
+
+@pytest.fixture
+def varied_tasks():
+    """Every schedule kind, two zones for one cron, JSON values, options, expiry, one-off, disabled."""
+    every_10s = IntervalSchedule.objects.create(every=10, period="seconds")
+    daily = IntervalSchedule.objects.create(every=1, period="days")
+    berlin = CrontabSchedule.objects.create(
+        minute="30", hour="2", day_of_week="1-5", timezone="Europe/Berlin"
+    )
+    tokyo = CrontabSchedule.objects.create(minute="30", hour="2", day_of_week="1-5", timezone="Asia/Tokyo")
+    solar = SolarSchedule.objects.create(event="sunrise", latitude=52.52, longitude=13.405)
+    clocked = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 123456, tzinfo=UTC))
+    create = PeriodicTask.objects.create
+    create(
+        name="poll feeds",
+        task="proj.poll",
+        interval=every_10s,
+        args=[1, "two", {"three": None}],
+        kwargs={"source": "rss", "ids": [1, 2]},
+        options={"countdown": 5, "time_limit": 60},
+        headers={"tenant": "acme"},
+        queue="feeds",
+        exchange="ex",
+        routing_key="feeds.poll",
+        priority=7,
+        expire_seconds=30,
+    )
+    create(
+        name="nightly report (Berlin)",
+        task="proj.report",
+        crontab=berlin,
+        description="Nächtlicher Bericht ☾",
+        expires=datetime(2031, 6, 30, 22, 0, tzinfo=UTC),
+        missed_runs="all",
+        missed_runs_limit=3,
+        grace_seconds=300,
+    )
+    create(
+        name="nightly report (Tokyo)",
+        task="proj.report",
+        crontab=tokyo,
+        overlap="skip",
+        overlap_timeout=900,
+        jitter_seconds=20,
+    )
+    create(name="open shutters", task="proj.shutters", solar=solar, kwargs={"open": True})
+    create(name="launch", task="proj.launch", clocked=clocked, one_off=True)
+    create(
+        name="once",
+        task="proj.once",
+        interval=daily,
+        one_off=True,
+        start_time=datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    create(name="paused", task="proj.paused", interval=daily, enabled=False)
+    create(name="from settings", task="proj.code", interval=daily, defined_in_code=True)
+
+
+def test_export_writes_schedules_by_value_sorted_by_name(varied_tasks):
+    document = json.loads(export())
+    names = [entry["name"] for entry in document["tasks"]]
+    assert names == sorted(names) and "from settings" not in names and len(names) == 7
+    berlin = next(entry for entry in document["tasks"] if entry["name"] == "nightly report (Berlin)")
+    assert list(berlin)[:3] == ["name", "task", "crontab"]
+    assert berlin["crontab"] == {
+        "minute": "30",
+        "hour": "2",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "day_of_week": "1-5",
+        "timezone": "Europe/Berlin",
+    }
+    assert berlin["expires"] == "2031-06-30T22:00:00+00:00" and berlin["missed_runs"] == "all"
+    assert "last_run_at" not in berlin and "id" not in berlin and "version" not in berlin
+    tasks = {entry["name"]: entry for entry in document["tasks"]}
+    assert tasks["poll feeds"]["interval"] == {"every": 10, "period": "seconds"}
+    assert tasks["poll feeds"]["args"] == [1, "two", {"three": None}]
+    assert tasks["open shutters"]["solar"] == {"event": "sunrise", "latitude": 52.52, "longitude": 13.405}
+    assert tasks["launch"]["clocked"] == {"clocked_time": "2030-01-01T09:00:00.123456+00:00"}
+
+
+def test_round_trip_into_an_empty_database_gives_the_same_file(varied_tasks, tmp_path):
+    first = tmp_path / "schedules.json"
+    export("-o", str(first))
+    empty_tables()
+    out = run("import", str(first))
+    assert out.splitlines()[-1] == "7 added, 0 changed, 0 unchanged, 0 failed, 0 disabled."
+    assert export() == first.read_text(encoding="utf-8")
+    task = PeriodicTask.objects.get(name="nightly report (Berlin)")
+    assert str(task.crontab.timezone) == "Europe/Berlin" and task.description == "Nächtlicher Bericht ☾"
+    assert PeriodicTask.objects.get(name="paused").enabled is False
+    # the same file again changes nothing, and beat is told of nothing
+    v0 = version()
+    assert (
+        run("import", str(first)).splitlines()[-1] == "0 added, 0 changed, 7 unchanged, 0 failed, 0 disabled."
+    )
+    assert version() == v0
+
+
+def test_yaml_round_trip(varied_tasks, tmp_path):
+    first = tmp_path / "schedules.yaml"
+    export("-o", str(first))
+    text = first.read_text(encoding="utf-8")
+    assert text.startswith("format: 1\ntasks:\n- name: launch\n") and "timezone: Europe/Berlin" in text
+    empty_tables()
+    run("import", str(first))
+    assert export("--format", "yaml") == text
+
+
+def test_yaml_without_pyyaml_names_the_extra(varied_tasks, monkeypatch, tmp_path):
+    monkeypatch.setitem(__import__("sys").modules, "yaml", None)  # as if PyYAML were not installed
+    with pytest.raises(CommandError, match=r"pip install 'django-periodic\[yaml\]'"):
+        export("--format", "yaml")
+    path = tmp_path / "schedules.yml"
+    path.write_text("format: 1\ntasks: []\n")
+    with pytest.raises(CommandError, match=r"django-periodic\[yaml\]"):
+        run("import", str(path))
+
+
+def test_with_state_exports_and_restores_run_state(varied_tasks, tmp_path):
+    ran = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    PeriodicTask.objects.filter(name="poll feeds").update(last_run_at=ran, total_run_count=41)
+    path = tmp_path / "state.json"
+    export("--with-state", "-o", str(path))
+    entry = next(e for e in json.loads(path.read_text())["tasks"] if e["name"] == "poll feeds")
+    assert (entry["last_run_at"], entry["total_run_count"]) == ("2026-05-01T12:00:00+00:00", 41)
+    empty_tables()
+    run("import", str(path))
+    task = PeriodicTask.objects.get(name="poll feeds")
+    assert (task.last_run_at, task.total_run_count) == (ran, 41)
+
+
+def edited_file(tmp_path):
+    """The export with one task edited, one added and one removed."""
+    document = json.loads(export())
+    tasks = {entry["name"]: entry for entry in document["tasks"]}
+    tasks["poll feeds"]["interval"] = {"every": 30, "period": "seconds"}
+    tasks["poll feeds"]["priority"] = 3
+    del tasks["open shutters"]
+    tasks["new one"] = {"name": "new one", "task": "proj.new", "crontab": {"minute": "*/5"}}
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps({"format": 1, "tasks": list(tasks.values())}))
+    return path
+
+
+def test_dry_run_shows_the_diff_and_writes_nothing(varied_tasks, tmp_path):
+    path = edited_file(tmp_path)
+    before, v0 = export(), version()
+    rows = [model.objects.count() for model in SCHEDULE_MODELS]
+    out = run("import", str(path), "--dry-run", "--prune").splitlines()
+    assert out == [
+        "changed: poll feeds",
+        "  interval.every: 10 -> 30",
+        "  priority: 7 -> 3",
+        "added: new one",
+        "disabled (not in the file): open shutters",
+        "  enabled: true -> false",
+        "Dry run, nothing written: 1 added, 1 changed, 5 unchanged, 0 failed, 1 disabled.",
+    ]
+    assert version() == v0 and export() == before
+    assert [model.objects.count() for model in SCHEDULE_MODELS] == rows
+
+
+def test_import_applies_through_the_change_feed_and_prune_disables(varied_tasks, tmp_path, make_scheduler):
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert "open shutters" in scheduler.schedule
+    path = edited_file(tmp_path)
+    v0 = version()
+    out = run("import", str(path), "--prune")
+    assert out.splitlines()[-1] == "1 added, 1 changed, 5 unchanged, 0 failed, 1 disabled."
+    # "from settings" is defined in code: not in the file, yet never pruned
+    assert changed_since(v0) == {"poll feeds", "new one", "open shutters"}
+    assert PeriodicTask.objects.get(name="open shutters").enabled is False
+    assert PeriodicTask.objects.get(name="poll feeds").interval.every == 30
+    scheduler.tick()  # a running beat picks the changes up from the delta
+    assert "open shutters" not in scheduler.schedule and "new one" in scheduler.schedule
+    assert scheduler.schedule["poll feeds"].schedule.run_every == timedelta(seconds=30)
+    assert scheduler.stats["full_loads"] == 1
+
+
+def test_a_bad_task_is_reported_by_field_and_the_others_apply(tmp_path):
+    keep = PeriodicTask.objects.create(
+        name="keep", task="proj.keep", interval=IntervalSchedule.objects.create(every=1, period="hours")
+    )
+    kept_version = keep.version
+    tasks = [
+        {"name": "good 1", "task": "proj.a", "interval": {"every": 5, "period": "minutes"}},
+        {"name": "bad cron", "task": "proj.b", "crontab": {"minute": "61", "hour": "3"}},
+        {"name": "bad field", "task": "proj.c", "colour": "red", "crontab": {"minute": "1", "second": "5"}},
+        # a valid new schedule, but a priority the model refuses: nothing of it may stay
+        {"name": "keep", "task": "proj.keep", "crontab": {"minute": "7", "hour": "7"}, "priority": 300},
+        {"name": "no schedule", "task": "proj.d"},
+        {
+            "name": "good 2",
+            "task": "proj.e",
+            "clocked": {"clocked_time": "2030-01-01T10:00:00"},
+            "one_off": True,
+        },
+        {
+            "name": "good 3",
+            "task": "proj.f",
+            "solar": {"event": "sunset", "latitude": 48.1, "longitude": 11.6},
+        },
+    ]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": 1, "tasks": tasks}))
+    out = StringIO()
+    with pytest.raises(CommandError, match="5 tasks could not be applied"):
+        call_command("periodic_tasks", "import", str(path), stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "failed: bad cron" in lines
+    assert any(line.startswith("  crontab.minute: ") and "61" in line for line in lines)
+    assert "failed: bad field" in lines
+    assert any(line.startswith("  colour: Unknown field.") for line in lines)
+    assert any(line.startswith("  crontab.second: Unknown field.") for line in lines)
+    assert "failed: keep" in lines and any(line.startswith("  priority: ") for line in lines)
+    assert any(line.startswith("  schedule: Give exactly one schedule") for line in lines)
+    assert "failed: good 2" in lines and any(line.startswith("  clocked.clocked_time: ") for line in lines)
+    assert lines[-1] == "2 added, 0 changed, 0 unchanged, 5 failed, 0 disabled."
+    assert set(PeriodicTask.objects.values_list("name", flat=True)) == {"good 1", "good 3", "keep"}
+    keep.refresh_from_db()
+    assert keep.interval_id is not None and keep.priority is None and keep.version == kept_version
+    assert not CrontabSchedule.objects.exists()  # the refused tasks' new schedules were rolled back
+
+
+def test_a_file_that_is_not_a_schedules_document_is_refused(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(CommandError, match="list of tasks"):
+        run("import", str(path))
+    path.write_text("{not json")
+    with pytest.raises(CommandError, match="not valid JSON"):
+        run("import", str(path))
+
+
+# -- natural keys: dumpdata --natural-foreign --natural-primary / loaddata -----------------
+
+DUMPED = [
+    "django_periodic.IntervalSchedule",
+    "django_periodic.CrontabSchedule",
+    "django_periodic.SolarSchedule",
+    "django_periodic.ClockedSchedule",
+    "django_periodic.PeriodicTask",
+    "django_periodic.PeriodicTaskRun",
+]
+
+
+def test_schedule_natural_keys_pick_the_first_of_equal_rows():
+    first = IntervalSchedule.objects.create(every=5, period="minutes")
+    IntervalSchedule.objects.create(every=5, period="minutes")
+    assert IntervalSchedule.objects.get_by_natural_key(5, "minutes") == first
+    cron = CrontabSchedule.objects.create(minute="0", hour="4", timezone="Europe/Berlin")
+    assert cron.natural_key() == ("0", "4", "*", "*", "*", "Europe/Berlin")
+    assert CrontabSchedule.objects.get_by_natural_key(*cron.natural_key()) == cron
+    clocked = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 5, tzinfo=UTC))
+    assert clocked.natural_key() == ("2030-01-01T09:00:00.000005+00:00",)
+    assert ClockedSchedule.objects.get_by_natural_key(*clocked.natural_key()) == clocked
+    solar = SolarSchedule.objects.create(event="sunset", latitude=48.1, longitude=11.6)
+    assert SolarSchedule.objects.get_by_natural_key(*solar.natural_key()) == solar
+    with pytest.raises(IntervalSchedule.DoesNotExist):
+        IntervalSchedule.objects.get_by_natural_key(6, "minutes")
+
+
+def test_dumpdata_with_natural_keys_moves_tasks_to_an_emptied_database(varied_tasks, tmp_path):
+    task = PeriodicTask.objects.get(name="poll feeds")
+    duplicate = IntervalSchedule.objects.create(every=10, period="seconds")  # equal to poll feeds' row
+    PeriodicTask.objects.create(name="on the duplicate", task="proj.dup", interval=duplicate)
+    PeriodicTaskRun.objects.create(
+        task=task,
+        task_name=task.name,
+        scheduled_at=datetime(2026, 5, 1, tzinfo=UTC),
+        celery_task_id="0b9e4c1e-0000-4000-8000-000000000001",
+        state="succeeded",
+        recorded_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    # Django's JSON serializer keeps datetimes to the millisecond (see docs/schedules-as-files.md)
+    ClockedSchedule.objects.update(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 123000, tzinfo=UTC))
+    before = export()
+    fixture = tmp_path / "dump.json"
+    call_command(
+        "dumpdata", *DUMPED, "--natural-foreign", "--natural-primary", "-o", str(fixture), verbosity=0
+    )
+    dumped = json.loads(fixture.read_text())
+    assert all("pk" not in row for row in dumped)
+    task_row = next(row for row in dumped if row["fields"].get("name") == "poll feeds")
+    assert task_row["fields"]["interval"] == [10, "seconds"]
+    run_row = next(row for row in dumped if row["model"] == "django_periodic.periodictaskrun")
+    assert run_row["fields"]["task"] == ["poll feeds"]
+    empty_tables()
+    v0 = version()
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert export() == before
+    assert version() > v0 and "poll feeds" in changed_since(v0)
+    assert IntervalSchedule.objects.filter(every=10, period="seconds").count() == 1  # equal rows merge
+    assert PeriodicTaskRun.objects.get().task.name == "poll feeds"
+    # loading the same dump again updates the rows in place rather than adding copies
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert PeriodicTask.objects.count() == 9 and PeriodicTaskRun.objects.count() == 1
