@@ -53,9 +53,7 @@ def export(options: dict[str, Any], stdout: OutputWrapper) -> None:
     """Write the document to ``--output`` or to standard output."""
     path = options.get("output")
     fmt = options.get("format") or (format_of(path) if path else "json")
-    document = export_tasks(
-        exportable_tasks(options.get("database") or "default"), with_state=options["with_state"]
-    )
+    document = export_tasks(exportable_tasks(), with_state=options["with_state"])
     try:
         text = dumps(document, fmt)
     except DocumentError as exc:
@@ -114,7 +112,7 @@ def report_lines(report: Report) -> list[str]:
             continue
         lines.append(f"{titles[outcome.status]}: {outcome.name}")
         lines.extend(f"  {field}: {_shown(old)} -> {_shown(new)}" for field, old, new in outcome.changes)
-        lines.extend(f"  {field or _('task')}: {reason}" for field, reason in outcome.errors)
+        lines.extend(f"  {field}: {reason}" if field else f"  {reason}" for field, reason in outcome.errors)
     counts = {status: report.count(status) for status in (ADDED, CHANGED, UNCHANGED, FAILED, DISABLED)}
     summary = (
         _(

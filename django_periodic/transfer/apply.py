@@ -9,6 +9,7 @@ moves, so a running beat picks the changes up. A dry run does the same and rolls
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -99,7 +100,8 @@ def _apply_entry(position: int, entry: Any, names: set[str], kept: set[Any], usi
             names.add(name)
         with transaction.atomic(using=using):
             outcome = _apply_task(_checked(entry), using)
-        kept.add(outcome.pk)
+        if outcome.pk is not None:
+            kept.add(outcome.pk)
         return outcome
     except TaskError as exc:
         return Outcome(label, FAILED, errors=exc.errors)
@@ -163,7 +165,16 @@ def _instant(value: Any, name: str = "") -> Any:
     """An ISO 8601 datetime with its offset, as the database column takes it."""
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = (
+            value
+            if isinstance(value, datetime)
+            else parse_datetime(value)
+            if isinstance(value, str)
+            else None
+        )
+    except ValueError:  # well formed, but no such date
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise TaskError(
             [(name, _("Enter an ISO 8601 datetime with its offset, such as 2030-01-01T09:00:00+00:00."))]
@@ -174,13 +185,21 @@ def _instant(value: Any, name: str = "") -> Any:
 def _schedule_row(kind: str, values: dict[str, Any], using: str) -> Any:
     """The schedule row with these values: the first of equal rows, or a new one."""
     model = SCHEDULE_MODELS[kind]
-    if "clocked_time" in values:
-        values = {**values, "clocked_time": _instant(values["clocked_time"], "clocked.clocked_time")}
-    row = model(**values)
-    try:
-        row.validate_for_save()
-    except ValidationError as exc:
-        raise TaskError([(f"{kind}.{name}", reason) for name, reason in _errors(exc)]) from exc
+    row = model()  # the defaults, e.g. a crontab's "*" and time zone
+    errors: list[tuple[str, str]] = []
+    for name, value in values.items():
+        try:
+            setattr(row, name, _instant(value, f"{kind}.{name}") if name == "clocked_time" else value)
+        except (ValidationError, ValueError, TypeError) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            errors.extend((f"{kind}.{name}", message) for message in messages)
+    if not errors:
+        try:
+            row.validate_for_save()
+        except ValidationError as exc:
+            errors = [(f"{kind}.{name}", reason) for name, reason in _errors(exc)]
+    if errors:
+        raise TaskError(errors)
     try:
         return model.objects.using(using).get_by_natural_key(*(getattr(row, f) for f in NATURAL_KEYS[kind]))
     except model.DoesNotExist:
@@ -200,13 +219,21 @@ def _apply_task(entry: dict[str, Any], using: str) -> Outcome:
     task = task or PeriodicTask(name=name)
     task.task = entry.get("task", "")
     kind = next(kind for kind in SCHEDULE_FIELDS if kind in entry)
-    row = _schedule_row(kind, entry[kind], using)
+    try:
+        row, errors = _schedule_row(kind, entry[kind], using), []
+    except TaskError as exc:  # go on, to report the task's own fields too
+        row, errors = None, exc.errors
     for other in SCHEDULE_FIELDS:
         setattr(task, other, row if other == kind else None)
     for option in OPTION_FIELDS + (STATE_FIELDS if with_state else ()):
         value = entry[option] if option in entry else _default(option)
         setattr(task, option, value)
-    task.validate_for_save()
+    try:
+        task.validate_for_save()
+    except ValidationError as exc:
+        errors += _errors(exc, skip={"no_schedule"} if errors else set())
+    if errors:
+        raise TaskError(errors)
     after = _flat(task_entry(task, with_state=with_state))
     if after == before:
         return Outcome(name, UNCHANGED)
@@ -255,11 +282,14 @@ def _prune(kept: set[Any], using: str) -> list[Outcome]:
     return outcomes
 
 
-def _errors(exc: ValidationError) -> list[tuple[str, str]]:
-    if hasattr(exc, "error_dict"):
-        return [
-            ("" if name == "__all__" else name, str(message))
-            for name, messages in exc.message_dict.items()
-            for message in messages
-        ]
-    return [("", str(message)) for message in exc.messages]
+def _errors(exc: ValidationError, skip: set[str] | None = None) -> list[tuple[str, str]]:
+    """(field, reason) pairs, leaving out the errors whose code is in ``skip``."""
+    if not hasattr(exc, "error_dict"):
+        return [("", message) for message in exc.messages]
+    return [
+        ("" if name == "__all__" else name, message)
+        for name, errors in exc.error_dict.items()
+        for error in errors
+        if error.code not in (skip or set())
+        for message in error.messages
+    ]

@@ -127,14 +127,17 @@ def format_of(path: str) -> str:
 
 def loads(text: str, fmt: str = "json") -> dict[str, Any]:
     """Read a document and check its outline (the tasks themselves are checked one by one)."""
-    try:
-        document = _yaml().safe_load(text) if fmt == "yaml" else json.loads(text)
-    except ValueError as exc:  # json.JSONDecodeError
-        raise DocumentError(_("The file is not valid JSON: %(error)s") % {"error": exc}) from exc
-    except DocumentError:
-        raise
-    except Exception as exc:  # yaml.YAMLError
-        raise DocumentError(_("The file is not valid YAML: %(error)s") % {"error": exc}) from exc
+    if fmt == "yaml":
+        yaml = _yaml()
+        try:
+            document = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise DocumentError(_("The file is not valid YAML: %(error)s") % {"error": exc}) from exc
+    else:
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise DocumentError(_("The file is not valid JSON: %(error)s") % {"error": exc}) from exc
     if not isinstance(document, dict) or not isinstance(document.get("tasks"), list):
         raise DocumentError(
             _('The file must hold an object with a list of tasks: {"format": 1, "tasks": [...]}.')

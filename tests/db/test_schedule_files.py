@@ -240,6 +240,7 @@ def test_a_bad_task_is_reported_by_field_and_the_others_apply(tmp_path):
         # a valid new schedule, but a priority the model refuses: nothing of it may stay
         {"name": "keep", "task": "proj.keep", "crontab": {"minute": "7", "hour": "7"}, "priority": 300},
         {"name": "no schedule", "task": "proj.d"},
+        {"name": "bad zone", "task": "", "crontab": {"timezone": "Mars/Olympus"}},
         {
             "name": "good 2",
             "task": "proj.e",
@@ -255,7 +256,7 @@ def test_a_bad_task_is_reported_by_field_and_the_others_apply(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"format": 1, "tasks": tasks}))
     out = StringIO()
-    with pytest.raises(CommandError, match="5 tasks could not be applied"):
+    with pytest.raises(CommandError, match="6 tasks could not be applied"):
         call_command("periodic_tasks", "import", str(path), stdout=out)
     lines = out.getvalue().splitlines()
     assert "failed: bad cron" in lines
@@ -266,7 +267,13 @@ def test_a_bad_task_is_reported_by_field_and_the_others_apply(tmp_path):
     assert "failed: keep" in lines and any(line.startswith("  priority: ") for line in lines)
     assert any(line.startswith("  schedule: Give exactly one schedule") for line in lines)
     assert "failed: good 2" in lines and any(line.startswith("  clocked.clocked_time: ") for line in lines)
-    assert lines[-1] == "2 added, 0 changed, 0 unchanged, 5 failed, 0 disabled."
+    # a bad schedule does not hide the task's own errors
+    zone = lines.index("failed: bad zone")
+    assert lines[zone + 1 : zone + 3] == [
+        "  crontab.timezone: Invalid timezone 'Mars/Olympus'",
+        "  task: This field cannot be blank.",
+    ]
+    assert lines[-1] == "2 added, 0 changed, 0 unchanged, 6 failed, 0 disabled."
     assert set(PeriodicTask.objects.values_list("name", flat=True)) == {"good 1", "good 3", "keep"}
     keep.refresh_from_db()
     assert keep.interval_id is not None and keep.priority is None and keep.version == kept_version
@@ -346,3 +353,20 @@ def test_dumpdata_with_natural_keys_moves_tasks_to_an_emptied_database(varied_ta
     # loading the same dump again updates the rows in place rather than adding copies
     call_command("loaddata", str(fixture), verbosity=0)
     assert PeriodicTask.objects.count() == 9 and PeriodicTaskRun.objects.count() == 1
+
+
+def test_loading_a_whole_app_dump_never_takes_the_counter_back(varied_tasks, tmp_path, make_scheduler):
+    fixture = tmp_path / "app.json"
+    call_command("dumpdata", "django_periodic", "--natural-foreign", "--natural-primary", "-o", str(fixture))
+    for task in PeriodicTask.objects.filter(name__startswith="nightly"):
+        task.description = "edited after the dump"
+        task.save()
+    scheduler = make_scheduler()
+    scheduler.tick()
+    held = version()
+    call_command("loaddata", str(fixture), verbosity=0)
+    state = PeriodicTasks.state()
+    assert state.version > held and state.reset_version > held  # beat re-reads all
+    scheduler.tick()
+    assert scheduler.stats["full_loads"] == 2
+    assert PeriodicTask.objects.get(name="nightly report (Tokyo)").description == ""
