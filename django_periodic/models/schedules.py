@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +18,7 @@ from django.utils.translation import ngettext
 from timezone_field import TimeZoneField
 
 from ..timing.cron import CronFieldError, CronSpec
+from ..timing.cron_times import zone_names
 from ..timing.describe import describe_crontab
 from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 from . import validators
@@ -61,7 +61,7 @@ def cronexp(field: Any) -> str:
 def crontab_schedule_celery_timezone() -> str:
     """Default zone for new crontabs: Celery's ``timezone`` setting if valid, else UTC."""
     name = getattr(settings, "CELERY_TIMEZONE", None) or getattr(settings, "TIME_ZONE", None)
-    return name if name in zoneinfo.available_timezones() else "UTC"
+    return name if name in zone_names() else "UTC"
 
 
 def require_solar() -> None:
