@@ -67,19 +67,19 @@ def plain(value: Any) -> Any:
     return value
 
 
-def schedule_values(task: PeriodicTask) -> tuple[str, dict[str, Any]] | None:
-    """The task's schedule kind and its values, or None without a schedule."""
-    kind = task.schedule_kind
+def schedule_values(task: PeriodicTask, row: Any = None) -> tuple[str, dict[str, Any]] | None:
+    """The kind and values of the task's schedule (or of ``row``, perhaps not saved yet)."""
+    kind = task.schedule_kind if row is None else row.task_field
     if kind is None:
         return None
-    row = getattr(task, kind)
+    row = row if row is not None else getattr(task, kind)
     return kind, {name: plain(getattr(row, name)) for name in NATURAL_KEYS[kind]}
 
 
-def task_entry(task: PeriodicTask, *, with_state: bool = False) -> dict[str, Any]:
-    """One task as a document entry, keys in the fixed order."""
+def task_entry(task: PeriodicTask, *, with_state: bool = False, row: Any = None) -> dict[str, Any]:
+    """One task as a document entry, keys in the fixed order (``row``: its schedule row)."""
     entry: dict[str, Any] = {"name": task.name, "task": task.task}
-    schedule = schedule_values(task)
+    schedule = schedule_values(task, row)
     if schedule is not None:
         entry[schedule[0]] = schedule[1]
     for name in OPTION_FIELDS + (STATE_FIELDS if with_state else ()):
