@@ -402,3 +402,24 @@ def test_a_new_crontab_reads_the_zone_list_once(monkeypatch):
     zone_names.cache_clear()
     zones = {str(CrontabSchedule().timezone) for _ in range(5)}
     assert len(walks) == 1 and len(zones) == 1
+
+
+def test_import_reads_standard_input_and_refuses_tasks_defined_in_code(varied_tasks, monkeypatch):
+    document = {
+        "format": 1,
+        "tasks": [
+            {"name": "from settings", "task": "proj.other", "interval": {"every": 2, "period": "days"}},
+            {"name": "piped", "task": "proj.piped", "interval": {"every": 2, "period": "days"}},
+        ],
+    }
+    monkeypatch.setattr("sys.stdin", StringIO(json.dumps(document)))
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 task could not be applied"):
+        call_command("periodic_tasks", "import", "-", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == [
+        "failed: from settings",
+        "  name: This task is defined in code (the beat_schedule setting): change it there.",
+    ]
+    assert "added: piped" in lines
+    assert PeriodicTask.objects.get(name="from settings").task == "proj.code"
