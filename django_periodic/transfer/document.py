@@ -57,7 +57,13 @@ class DocumentError(ValueError):
 
 
 def plain(value: Any) -> Any:
-    """A field's value as JSON holds it: datetimes in ISO 8601 UTC, decimals as numbers."""
+    """A field's value as JSON holds it: datetimes in ISO 8601 UTC, decimals as numbers,
+    objects (kwargs, headers, options) with their keys sorted, as PostgreSQL and MySQL
+    store them in an order of their own and a file must not depend on the database."""
+    if isinstance(value, dict):
+        return {key: plain(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
     if isinstance(value, datetime):
         return from_db(value).isoformat()  # type: ignore[union-attr]
     if isinstance(value, Decimal):

@@ -66,7 +66,7 @@ def varied_tasks():
         interval=every_10s,
         args=[1, "two", {"three": None}],
         kwargs={"source": "rss", "ids": [1, 2]},
-        options={"countdown": 5, "time_limit": 60},
+        options={"time_limit": 60, "countdown": 5},
         headers={"tenant": "acme"},
         queue="feeds",
         exchange="ex",
@@ -124,6 +124,9 @@ def test_export_writes_schedules_by_value_sorted_by_name(varied_tasks):
     tasks = {entry["name"]: entry for entry in document["tasks"]}
     assert tasks["poll feeds"]["interval"] == {"every": 10, "period": "seconds"}
     assert tasks["poll feeds"]["args"] == [1, "two", {"three": None}]
+    # keys of JSON objects sorted, whatever order the database keeps them in
+    assert list(tasks["poll feeds"]["kwargs"]) == ["ids", "source"]
+    assert list(tasks["poll feeds"]["options"]) == ["countdown", "time_limit"]
     assert tasks["open shutters"]["solar"] == {"event": "sunrise", "latitude": 52.52, "longitude": 13.405}
     assert tasks["launch"]["clocked"] == {"clocked_time": "2030-01-01T09:00:00.123456+00:00"}
 
