@@ -83,15 +83,20 @@ def load(options: dict[str, Any], stdout: OutputWrapper) -> None:
     for line in report_lines(report):
         stdout.write(line)
     failed = report.count(FAILED)
-    if failed:
-        raise CommandError(
-            ngettext(
-                "%(count)s task could not be applied (see above); the others were.",
-                "%(count)s tasks could not be applied (see above); the others were.",
-                failed,
-            )
-            % {"count": failed}
+    if failed and report.dry_run:
+        message = ngettext(
+            "%(count)s task would not apply (see above).",
+            "%(count)s tasks would not apply (see above).",
+            failed,
         )
+        raise CommandError(message % {"count": failed})
+    if failed:
+        message = ngettext(
+            "%(count)s task could not be applied (see above); the others were.",
+            "%(count)s tasks could not be applied (see above); the others were.",
+            failed,
+        )
+        raise CommandError(message % {"count": failed})
 
 
 def _shown(value: Any) -> str:

@@ -426,3 +426,17 @@ def test_import_reads_standard_input_and_refuses_tasks_defined_in_code(varied_ta
     ]
     assert "added: piped" in lines
     assert PeriodicTask.objects.get(name="from settings").task == "proj.code"
+
+
+def test_a_dry_run_fails_when_a_task_would_not_apply(tmp_path):
+    path = tmp_path / "check.json"
+    tasks = [
+        {"name": "ok", "task": "proj.ok", "interval": {"every": 1, "period": "hours"}},
+        {"name": "typo", "task": "proj.typo", "interval": {"every": 1, "period": "hour"}},
+    ]
+    path.write_text(json.dumps({"format": 1, "tasks": tasks}))
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"^1 task would not apply \(see above\)\.$"):
+        call_command("periodic_tasks", "import", str(path), "--dry-run", stdout=out)
+    assert "  interval.period: Value 'hour' is not a valid choice." in out.getvalue().splitlines()
+    assert not PeriodicTask.objects.exists()
