@@ -440,3 +440,24 @@ def test_a_dry_run_fails_when_a_task_would_not_apply(tmp_path):
         call_command("periodic_tasks", "import", str(path), "--dry-run", stdout=out)
     assert "  interval.period: Value 'hour' is not a valid choice." in out.getvalue().splitlines()
     assert not PeriodicTask.objects.exists()
+
+
+def test_a_hand_written_yaml_file_with_plain_timestamps(tmp_path):
+    path = tmp_path / "short.yml"
+    path.write_text(
+        "format: 1\n"
+        "tasks:\n"
+        "- name: nightly\n"
+        "  task: proj.nightly\n"
+        "  crontab: {minute: 0, hour: 3, timezone: Europe/Berlin}\n"
+        "  expires: 2031-01-01T00:00:00+01:00\n"  # YAML reads this as a datetime, not text
+        "- name: launch\n"
+        "  task: proj.launch\n"
+        "  clocked: {clocked_time: 2030-01-01 09:00:00}\n"  # no offset: refused
+        "  one_off: true\n"
+    )
+    with pytest.raises(CommandError, match="1 task could not be applied"):
+        run("import", str(path))
+    task = PeriodicTask.objects.get(name="nightly")
+    assert task.expires == datetime(2030, 12, 31, 23, 0, tzinfo=UTC)
+    assert (task.crontab.minute, task.crontab.hour) == ("0", "3")
