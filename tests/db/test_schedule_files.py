@@ -1,4 +1,4 @@
-"""Schedules as files: ``periodic_tasks export`` / ``import``, and natural keys for dumpdata."""
+"""Schedules as files: ``periodic_tasks export`` and ``periodic_tasks import``."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -7,102 +7,23 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_periodic.models import (
-    ClockedSchedule,
-    CrontabSchedule,
-    IntervalSchedule,
-    PeriodicTask,
-    PeriodicTaskRun,
-    SolarSchedule,
+from django_periodic.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from tests.support.schedule_files import (
+    SCHEDULE_MODELS,
+    changed_since,
+    empty_tables,
+    export,
+    make_varied_tasks,
+    run,
+    version,
 )
-from django_periodic.models.changes import PeriodicTasks
 
 pytestmark = pytest.mark.django_db
-
-SCHEDULE_MODELS = (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule)
-
-
-def version():
-    return PeriodicTasks.state().version
-
-
-def changed_since(v):
-    return set(PeriodicTask.objects.filter(version__gt=v).values_list("name", flat=True))
-
-
-def run(*args):
-    out = StringIO()
-    call_command("periodic_tasks", *args, stdout=out)
-    return out.getvalue()
-
-
-def export(*args):
-    return run("export", *args)
-
-
-def empty_tables():
-    PeriodicTaskRun.objects.all().delete()
-    PeriodicTask.objects.all().delete()
-    for model in SCHEDULE_MODELS:
-        model.objects.all().delete()
-    assert not PeriodicTask.objects.exists()
 
 
 @pytest.fixture
 def varied_tasks():
-    """Every schedule kind, two zones for one cron, JSON values, options, expiry, one-off, disabled."""
-    every_10s = IntervalSchedule.objects.create(every=10, period="seconds")
-    daily = IntervalSchedule.objects.create(every=1, period="days")
-    berlin = CrontabSchedule.objects.create(
-        minute="30", hour="2", day_of_week="1-5", timezone="Europe/Berlin"
-    )
-    tokyo = CrontabSchedule.objects.create(minute="30", hour="2", day_of_week="1-5", timezone="Asia/Tokyo")
-    solar = SolarSchedule.objects.create(event="sunrise", latitude=52.52, longitude=13.405)
-    clocked = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 123456, tzinfo=UTC))
-    create = PeriodicTask.objects.create
-    create(
-        name="poll feeds",
-        task="proj.poll",
-        interval=every_10s,
-        args=[1, "two", {"three": None}],
-        kwargs={"source": "rss", "ids": [1, 2]},
-        options={"time_limit": 60, "countdown": 5},
-        headers={"tenant": "acme"},
-        queue="feeds",
-        exchange="ex",
-        routing_key="feeds.poll",
-        priority=7,
-        expire_seconds=30,
-    )
-    create(
-        name="nightly report (Berlin)",
-        task="proj.report",
-        crontab=berlin,
-        description="Nächtlicher Bericht ☾",
-        expires=datetime(2031, 6, 30, 22, 0, tzinfo=UTC),
-        missed_runs="all",
-        missed_runs_limit=3,
-        grace_seconds=300,
-    )
-    create(
-        name="nightly report (Tokyo)",
-        task="proj.report",
-        crontab=tokyo,
-        overlap="skip",
-        overlap_timeout=900,
-        jitter_seconds=20,
-    )
-    create(name="open shutters", task="proj.shutters", solar=solar, kwargs={"open": True})
-    create(name="launch", task="proj.launch", clocked=clocked, one_off=True)
-    create(
-        name="once",
-        task="proj.once",
-        interval=daily,
-        one_off=True,
-        start_time=datetime(2027, 1, 1, tzinfo=UTC),
-    )
-    create(name="paused", task="proj.paused", interval=daily, enabled=False)
-    create(name="from settings", task="proj.code", interval=daily, defined_in_code=True)
+    make_varied_tasks()
 
 
 def test_export_writes_schedules_by_value_sorted_by_name(varied_tasks):
@@ -291,88 +212,6 @@ def test_a_file_that_is_not_a_schedules_document_is_refused(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CommandError, match="not valid JSON"):
         run("import", str(path))
-
-
-# -- natural keys: dumpdata --natural-foreign --natural-primary / loaddata -----------------
-
-DUMPED = [
-    "django_periodic.IntervalSchedule",
-    "django_periodic.CrontabSchedule",
-    "django_periodic.SolarSchedule",
-    "django_periodic.ClockedSchedule",
-    "django_periodic.PeriodicTask",
-    "django_periodic.PeriodicTaskRun",
-]
-
-
-def test_schedule_natural_keys_pick_the_first_of_equal_rows():
-    first = IntervalSchedule.objects.create(every=5, period="minutes")
-    IntervalSchedule.objects.create(every=5, period="minutes")
-    assert IntervalSchedule.objects.get_by_natural_key(5, "minutes") == first
-    cron = CrontabSchedule.objects.create(minute="0", hour="4", timezone="Europe/Berlin")
-    assert cron.natural_key() == ("0", "4", "*", "*", "*", "Europe/Berlin")
-    assert CrontabSchedule.objects.get_by_natural_key(*cron.natural_key()) == cron
-    clocked = ClockedSchedule.objects.create(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 5, tzinfo=UTC))
-    assert clocked.natural_key() == ("2030-01-01T09:00:00.000005+00:00",)
-    assert ClockedSchedule.objects.get_by_natural_key(*clocked.natural_key()) == clocked
-    solar = SolarSchedule.objects.create(event="sunset", latitude=48.1, longitude=11.6)
-    assert SolarSchedule.objects.get_by_natural_key(*solar.natural_key()) == solar
-    with pytest.raises(IntervalSchedule.DoesNotExist):
-        IntervalSchedule.objects.get_by_natural_key(6, "minutes")
-
-
-def test_dumpdata_with_natural_keys_moves_tasks_to_an_emptied_database(varied_tasks, tmp_path):
-    task = PeriodicTask.objects.get(name="poll feeds")
-    duplicate = IntervalSchedule.objects.create(every=10, period="seconds")  # equal to poll feeds' row
-    PeriodicTask.objects.create(name="on the duplicate", task="proj.dup", interval=duplicate)
-    PeriodicTaskRun.objects.create(
-        task=task,
-        task_name=task.name,
-        scheduled_at=datetime(2026, 5, 1, tzinfo=UTC),
-        celery_task_id="0b9e4c1e-0000-4000-8000-000000000001",
-        state="succeeded",
-        recorded_at=datetime(2026, 5, 1, tzinfo=UTC),
-    )
-    # Django's JSON serializer keeps datetimes to the millisecond (see docs/schedules-as-files.md)
-    ClockedSchedule.objects.update(clocked_time=datetime(2030, 1, 1, 9, 0, 0, 123000, tzinfo=UTC))
-    before = export()
-    fixture = tmp_path / "dump.json"
-    call_command(
-        "dumpdata", *DUMPED, "--natural-foreign", "--natural-primary", "-o", str(fixture), verbosity=0
-    )
-    dumped = json.loads(fixture.read_text())
-    assert all("pk" not in row for row in dumped)
-    task_row = next(row for row in dumped if row["fields"].get("name") == "poll feeds")
-    assert task_row["fields"]["interval"] == [10, "seconds"]
-    run_row = next(row for row in dumped if row["model"] == "django_periodic.periodictaskrun")
-    assert run_row["fields"]["task"] == ["poll feeds"]
-    empty_tables()
-    v0 = version()
-    call_command("loaddata", str(fixture), verbosity=0)
-    assert export() == before
-    assert version() > v0 and "poll feeds" in changed_since(v0)
-    assert IntervalSchedule.objects.filter(every=10, period="seconds").count() == 1  # equal rows merge
-    assert PeriodicTaskRun.objects.get().task.name == "poll feeds"
-    # loading the same dump again updates the rows in place rather than adding copies
-    call_command("loaddata", str(fixture), verbosity=0)
-    assert PeriodicTask.objects.count() == 9 and PeriodicTaskRun.objects.count() == 1
-
-
-def test_loading_a_whole_app_dump_never_takes_the_counter_back(varied_tasks, tmp_path, make_scheduler):
-    fixture = tmp_path / "app.json"
-    call_command("dumpdata", "django_periodic", "--natural-foreign", "--natural-primary", "-o", str(fixture))
-    for task in PeriodicTask.objects.filter(name__startswith="nightly"):
-        task.description = "edited after the dump"
-        task.save()
-    scheduler = make_scheduler()
-    scheduler.tick()
-    held = version()
-    call_command("loaddata", str(fixture), verbosity=0)
-    state = PeriodicTasks.state()
-    assert state.version > held and state.reset_version > held  # beat re-reads all
-    scheduler.tick()
-    assert scheduler.stats["full_loads"] == 2
-    assert PeriodicTask.objects.get(name="nightly report (Tokyo)").description == ""
 
 
 def test_an_unchanged_file_costs_a_few_queries_whatever_its_size(tmp_path, django_assert_max_num_queries):
