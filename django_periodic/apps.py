@@ -55,3 +55,4 @@ class DjangoPeriodicConfig(AppConfig):
         task_signals.task_retry.connect(workers.run_retried, dispatch_uid="django_periodic.run_retried")
         checks.register(periodic_checks.check_django_celery_beat, "django_periodic")
         checks.register(periodic_checks.check_beat_scheduler, "django_periodic")
+        checks.register(periodic_checks.check_metrics, "django_periodic")

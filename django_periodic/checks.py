@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from importlib import metadata
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Warning
+from django.core.checks import CheckMessage, Error, Warning
+from django.utils.translation import gettext as _
 
 SCHEDULER_NAMES = {
     "django",
@@ -48,6 +50,35 @@ def check_beat_scheduler(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 "stored by django_periodic.",
                 hint="Set CELERY_BEAT_SCHEDULER = 'django_periodic.schedulers:DatabaseScheduler'.",
                 id="django_periodic.W002",
+            )
+        ]
+    return []
+
+
+def check_metrics(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E010: metrics are on but prometheus-client is missing; E011: the port is not a port."""
+    from .conf import app_settings
+
+    port = app_settings.METRICS_PORT
+    if port is None:
+        return []
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        return [
+            Error(
+                _("DJANGO_PERIODIC['METRICS_PORT'] is %(port)r, not a TCP port number.") % {"port": port},
+                hint=_("Set it to a port from 1 to 65535, or to None to turn beat's metrics off."),
+                id="django_periodic.E011",
+            )
+        ]
+    if importlib.util.find_spec("prometheus_client") is None:
+        return [
+            Error(
+                _("DJANGO_PERIODIC['METRICS_PORT'] is set, but prometheus-client is not installed."),
+                hint=_(
+                    "Install the metrics extra (pip install 'django-periodic[metrics]'), "
+                    "or set METRICS_PORT to None."
+                ),
+                id="django_periodic.E010",
             )
         ]
     return []

@@ -40,6 +40,14 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path to a callable returning beat's "now" (aware); None for the real clock.
     # Tests and demos use it to move time; production leaves it unset.
     "CLOCK": None,
+    # Liveness: each beat touches a file here at every tick (no database write), which
+    # `periodic_tasks health --this-host` reads. None: a django-periodic folder in the
+    # system's temporary directory.
+    "HEARTBEAT_DIR": None,
+    # Prometheus metrics (the "metrics" extra): the port beat serves /metrics on (None: off)
+    # and the address it listens on.
+    "METRICS_PORT": None,
+    "METRICS_ADDRESS": "0.0.0.0",
 }
 
 

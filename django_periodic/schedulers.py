@@ -15,16 +15,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import schedules as celery_schedules
 from celery.beat import Scheduler
 from django.db import Error as DatabaseError
 from django.db import connections
 
-from .beat import outbox, overlap
-from .beat.code_schedules import sync_code_schedule
+from .beat import monitor, outbox, overlap
+from .beat.code_schedules import default_entries, sync_code_schedule
 from .beat.entries import ModelEntry, ScheduleView
 from .beat.leadership import Lease, LeaseChange
-from .beat.loading import COLUMNS, ID, Loader, pages, read_changes
+from .beat.loading import COLUMNS, Loader, TaskNames, apply_changes, pages
 from .beat.plans import PlanQueue, TaskPlan
 from .beat.publish import run_task_id, send
 from .beat.recording import LeaseLostError, record_batch, set_load_errors
@@ -84,10 +83,11 @@ class DatabaseScheduler(Scheduler):
             still_leader=self._still_leader,
         )
         self.retention = Retention(self.using)
+        self.task_names = TaskNames(app)
         #: runs recorded but never marked sent may wait in the ledger (at start, after a takeover)
         self._outbox_pending = self.ledger
-        self._closed = False
-        self._ticking = False
+        self._closed = self._ticking = False
+        self.monitor = monitor.Monitor(self.lease.name)  # heartbeat file, metrics (may refuse to start)
         self.stats = {"statements": 0, "polls": 0, "delta_rows": 0, "full_loads": 0}
         super().__init__(*args, **kwargs)
         if not kwargs.get("max_interval") and not self.app.conf.beat_max_loop_interval:
@@ -131,17 +131,8 @@ class DatabaseScheduler(Scheduler):
 
     def install_default_entries(self, data: Any) -> None:
         """Add Celery's ``celery.backend_cleanup`` (daily 04:00) when results expire."""
-        if self.app.conf.result_expires and not self.app.backend.supports_autoexpire:
-            self.update_from_dict(
-                {
-                    "celery.backend_cleanup": {
-                        "task": "celery.backend_cleanup",
-                        "schedule": celery_schedules.crontab("0", "4", "*"),
-                        "options": {"expires": 12 * 3600},
-                    },
-                },
-                disable_missing=False,
-            )
+        if entries := default_entries(self.app):
+            self.update_from_dict(entries, disable_missing=False)
 
     def update_from_dict(self, mapping: dict[str, Any] | None, disable_missing: bool = True) -> None:
         """Store schedules defined in code (see :mod:`.codeschedule` for the rule)."""
@@ -216,7 +207,7 @@ class DatabaseScheduler(Scheduler):
         """Apply changes, send what is due; return the seconds until the next tick."""
         self._ticking = True
         try:
-            return self._tick()
+            return self.monitor.ticked(self, self._tick())
         finally:
             self._ticking = False
 
@@ -246,6 +237,9 @@ class DatabaseScheduler(Scheduler):
             return self.lease.seconds_until_attempt()
         except DatabaseError as exc:
             return self._database_failed("ticking", exc)
+        except Exception:  # a bug, or a row no guard knew: never the end of beat
+            logger.exception("Unexpected error while ticking; beat keeps running and tries again.")
+            return self._backoff_seconds()
         self.sender.retry_due(self.clock())
         return self._sleep_time(self.clock())
 
@@ -268,13 +262,17 @@ class DatabaseScheduler(Scheduler):
             waits.append(retry)
         return max(min(waits), 0.0)
 
-    def _database_failed(self, doing: str, exc: Exception) -> float:
+    def _backoff_seconds(self) -> float:
         self._backoff = min(max(self._backoff * 2, 1.0), float(app_settings.MAX_BACKOFF))
+        return self._backoff
+
+    def _database_failed(self, doing: str, exc: Exception) -> float:
+        backoff = self._backoff_seconds()
         logger.error(
-            "Database error while %s: %s; beat keeps running and retries in %.0fs.", doing, exc, self._backoff
+            "Database error while %s: %s; beat keeps running and retries in %.0fs.", doing, exc, backoff
         )
         _close_connections()
-        return self._backoff
+        return backoff
 
     # -- loading -----------------------------------------------------------------
 
@@ -285,6 +283,7 @@ class DatabaseScheduler(Scheduler):
         rows = self.enabled_models_qs().prefetch_related(None).values_list(*COLUMNS)
         self.plans.load(loader.plans(pages(rows)))
         loader.write_outcome()
+        self.task_names.check(self.enabled_models_qs().values_list("task", flat=True).distinct())
         self._version = state.version
         self.stats["full_loads"] += 1
         self._outbox_pending = self.ledger
@@ -309,29 +308,17 @@ class DatabaseScheduler(Scheduler):
             logger.info("Full re-read requested (version %d).", state.reset_version)
             self._load_all()
             return
-        changed, deleted = read_changes(self.Model, held, self.using)
-        for task_id in deleted:
-            self.plans.drop(task_id)
-        for row in changed:
-            self.plans.drop(row[ID])
-        if type(self).enabled_models_qs is not DatabaseScheduler.enabled_models_qs:
-            # a subclass schedules a subset: keep the changed rows that are in it
-            ids = [row[ID] for row in changed]
-            wanted = set(self.enabled_models_qs().filter(pk__in=ids).values_list("pk", flat=True))
-            changed = [row for row in changed if row[ID] in wanted]
-        loader = self._loader()
-        for plan in loader.plans(changed):
-            self.plans.add(plan)
-        loader.write_outcome()
-        self._version = state.version
-        self.stats["delta_rows"] += len(changed) + len(deleted)
-        logger.info(
-            "Applied %d changed and %d deleted task(s) (version %d -> %d).",
-            len(changed),
-            len(deleted),
-            held,
-            state.version,
+        # a subclass may schedule a subset: then only the changed rows that are in it
+        subset = (
+            self.enabled_models_qs()
+            if type(self).enabled_models_qs is not DatabaseScheduler.enabled_models_qs
+            else None
         )
+        changed, deleted = apply_changes(self.plans, self._loader(), held, subset, self.task_names)
+        self._version = state.version
+        self.stats["delta_rows"] += changed + deleted
+        logger.info("Applied %d changed and %d deleted task(s) (version %d -> %d).",
+                    changed, deleted, held, state.version)  # fmt: skip
 
     # -- sending -----------------------------------------------------------------
 
@@ -360,6 +347,8 @@ class DatabaseScheduler(Scheduler):
             raise
         self.stats["statements"] += statements
         self.plans.advance(sending, now)
+        if self.plans.errors:
+            set_load_errors(self.Model, self.plans.take_errors(), self.using)
         if duplicates:
             logger.error("%d run(s) were in the run ledger already and are not sent again: %s",
                          len(duplicates), ", ".join(sorted(duplicates)[:20]))  # fmt: skip

@@ -5,6 +5,7 @@ DJANGO_PERIODIC_DB_NAME  database name (SQLite: file path)
 CELERY_BROKER_URL        default: the filesystem transport under var/broker (no server)
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -143,12 +144,13 @@ DJANGO_PERIODIC = {
     "CLOCK": "testproject.clock.now"
     if os.environ.get("TESTPROJECT_CLOCK_OFFSET") or os.environ.get("TESTPROJECT_CLOCK_START")
     else None,
+    "HEARTBEAT_DIR": str(VAR_DIR / "heartbeat"),
+    # Tests give more settings as JSON: {"LEASE_SECONDS": 2, "METRICS_PORT": 9808, ...}
+    **json.loads(os.environ.get("TESTPROJECT_DJANGO_PERIODIC") or "{}"),
 }
 
 # Schedules defined in code, given as JSON by tests: {"name": {"task": ..., "schedule": seconds, ...}}
 if os.environ.get("TESTPROJECT_BEAT_SCHEDULE"):
-    import json
-
     CELERY_BEAT_SCHEDULE = json.loads(os.environ["TESTPROJECT_BEAT_SCHEDULE"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

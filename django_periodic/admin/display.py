@@ -31,9 +31,9 @@ def current_time() -> datetime:
     return conf.current_time()
 
 
-def run_state(task: Any) -> RunState:
-    """The run state beat builds from a task row, with the Celery app's starting deadline."""
-    state: RunState = task.run_state(current_app.conf.beat_cron_starting_deadline)
+def run_state(task: Any, now: datetime) -> RunState:
+    """The run state beat builds from a task row at ``now``, with the Celery app's starting deadline."""
+    state: RunState = task.run_state(current_app.conf.beat_cron_starting_deadline, now)
     return state
 
 
@@ -42,7 +42,7 @@ def next_run(task: Any, now: datetime) -> datetime | None:
     if not task.enabled:
         return None
     try:
-        return first_run(task.schedule, run_state(task), now)
+        return first_run(task.schedule, run_state(task, now), now)
     except Exception:  # a bad row: the change form says why; the list stays readable
         return None
 
@@ -53,7 +53,7 @@ def upcoming(task: Any, now: datetime, count: int = PREVIEW_RUNS) -> list[dateti
     A one-off task runs once. Raises what the schedule raises when the row cannot
     be read (the caller shows the reason).
     """
-    return upcoming_runs(task.schedule, run_state(task), now, 1 if task.one_off else count)
+    return upcoming_runs(task.schedule, run_state(task, now), now, 1 if task.one_off else count)
 
 
 def schedule_words(task: Any) -> str:

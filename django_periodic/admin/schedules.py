@@ -103,7 +103,7 @@ class IntervalScheduleAdmin(ScheduleAdmin):
         if not words:
             return queryset, False
         for word in words:
-            if word.isdigit():
+            if word.isascii() and word.isdigit():  # not "²", which isdigit() accepts
                 queryset = queryset.filter(every=int(word))
             else:
                 queryset = queryset.filter(period__startswith=word.rstrip("s") or word)

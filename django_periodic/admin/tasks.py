@@ -21,6 +21,7 @@ from . import display, runs
 from .actions import disable_tasks, enable_tasks, run_tasks_now, toggle_tasks
 from .filters import ScheduleTypeFilter
 from .forms import PeriodicTaskForm
+from .widgets import unknown_task_warning
 
 #: The run state beat owns, shown but never edited here.
 RUN_STATE_FIELDS = ("last_run_at", "total_run_count", "defined_in_code", "load_error", "date_changed")
@@ -119,6 +120,11 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
             return [(name, opts) for name, opts in self.fieldsets if opts["fields"] not in hidden]
         return self.fieldsets
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "_continue" not in request.POST and (warning := unknown_task_warning(obj.task)):
+            self.message_user(request, warning, messages.WARNING)  # else the form shows it again
+
     def render_change_form(
         self,
         request: HttpRequest,
@@ -128,6 +134,8 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         form_url: str = "",
         obj: Any = None,
     ) -> HttpResponse:
+        if obj is not None and request.method == "GET" and (warning := unknown_task_warning(obj.task)):
+            self.message_user(request, warning, messages.WARNING)
         if obj is not None and obj.load_error:
             message = gettext("Beat could not load this task: %(reason)s") % {"reason": obj.load_error}
             self.message_user(request, message, messages.WARNING)

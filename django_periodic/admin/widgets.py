@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import current_app
 from django import forms
+from django.utils.translation import gettext
 
 __all__ = ["TaskNameWidget", "registered_task_names"]
 
@@ -25,6 +26,16 @@ def registered_task_names() -> list[str]:
         for name in current_app.tasks
         if not name.startswith("celery.") or name in CELERY_TASKS_TO_SUGGEST
     )
+
+
+def unknown_task_warning(name: str) -> str | None:
+    """What to tell a user about a task name this project's Celery app does not register."""
+    if name in registered_task_names():
+        return None
+    return gettext(
+        "The task %(task)s is not registered in this project's Celery app: beat sends it by name, "
+        "and only workers that define it can run it. Check the name if it should be known here."
+    ) % {"task": repr(name)}
 
 
 class TaskNameWidget(forms.TextInput):

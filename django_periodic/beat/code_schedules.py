@@ -144,3 +144,17 @@ def sync_code_schedule(
         logger.warning("Task %r is no longer in beat_schedule: disabled it.", name)
     counts["disabled"] = orphans.update(enabled=False)
     return counts
+
+
+def default_entries(app: Any) -> dict[str, Any]:
+    """Celery's own periodic tasks beat adds: ``celery.backend_cleanup`` (daily 04:00) when
+    results expire and the result backend does not expire them itself."""
+    if not app.conf.result_expires or app.backend.supports_autoexpire:
+        return {}
+    return {
+        "celery.backend_cleanup": {
+            "task": "celery.backend_cleanup",
+            "schedule": celery_schedules.crontab("0", "4", "*"),
+            "options": {"expires": 12 * 3600},
+        },
+    }

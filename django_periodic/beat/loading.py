@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
+from django.db import Error as DatabaseError
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Case, DateTimeField, F, When
@@ -26,7 +27,7 @@ from ..models.querysets import BATCH, SCHEDULE_FIELDS
 from ..models.validators import cron_error
 from ..timing.cron import CronFieldError
 from ..timing.plans import RunState, first_run
-from .plans import TaskPlan
+from .plans import PlanQueue, TaskPlan
 from .recording import disable, set_load_errors
 from .runs import RowError, Run
 
@@ -191,10 +192,10 @@ class Loader:
             if state is None:
                 tz = self._connection_tz
                 state = self._states[key] = RunState(
-                    last_run_at=aware_utc(last_run_at, tz),
+                    last_run_at=aware_utc(last_run_at, tz, not_after=self.now),
                     start_time=aware_utc(start_time, tz),
                     expires=aware_utc(expires, tz),
-                    anchor=aware_utc(anchor, tz),
+                    anchor=aware_utc(anchor, tz, not_after=self.now),
                     starting_deadline=self.starting_deadline,
                     missed=missed,
                     missed_limit=missed_limit,
@@ -205,9 +206,9 @@ class Loader:
                 planned = self._first_runs[plan_key]
             except KeyError:
                 planned = self._first_runs[plan_key] = first_run(schedule, state, self.now)
-        except (RowError, ValueError, TypeError, ImportError, OverflowError) as exc:
+        except Exception as exc:  # whatever one row does, the others are planned
             logger.error("Task id %s cannot be scheduled and is skipped: %s", pk, exc)
-            self.errors[pk] = f"{exc}"
+            self.errors[pk] = f"{exc}" or type(exc).__name__
             return None
         if load_error:
             self.errors[pk] = ""
@@ -235,14 +236,8 @@ class Loader:
             if not wanted:
                 continue
             model = self.model._meta.get_field(kind).related_model
-            for schedule_row in model._base_manager.using(self.using).filter(pk__in=wanted):
-                try:
-                    known[schedule_row.pk] = schedule_row.schedule
-                except CronFieldError as exc:  # fields written around validation
-                    reason = " ".join(cron_error(exc).messages)
-                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {reason}")
-                except Exception as exc:  # a row that cannot build its Celery schedule
-                    known[schedule_row.pk] = Unreadable(f"its schedule cannot be read: {exc}")
+            for pk, schedule in _schedule_rows(model._base_manager.using(self.using), wanted):
+                known[pk] = schedule
 
     def write_outcome(self) -> None:
         """Store the load errors found (and clear the mended ones); disable the expired tasks."""
@@ -252,11 +247,105 @@ class Loader:
             disable(self.model, self.expired, self.using)
 
 
-def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
+def _schedule_rows(rows: Any, wanted: set[Any]) -> Iterator[tuple[Any, Any]]:
+    """(pk, Celery schedule or :class:`Unreadable`) for the schedule rows ``wanted``.
+
+    A column the model cannot convert (a time zone that no longer exists, written by
+    raw SQL or removed by a tzdata update) fails the whole read: then each row is read
+    alone, so only that row is unreadable.
+    """
+    try:
+        instances = list(rows.filter(pk__in=wanted))
+    except DatabaseError:
+        raise
+    except Exception:
+        instances = []
+        for pk in wanted:
+            try:
+                instances.extend(rows.filter(pk=pk))
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                yield pk, Unreadable(f"its schedule cannot be read: {exc}")
+    for instance in instances:
+        yield instance.pk, _celery_schedule(instance)
+
+
+def _celery_schedule(instance: Any) -> Any:
+    try:
+        return instance.schedule
+    except CronFieldError as exc:  # fields written around validation
+        return Unreadable(f"its schedule cannot be read: {' '.join(cron_error(exc).messages)}")
+    except Exception as exc:  # a row that cannot build its Celery schedule
+        return Unreadable(f"its schedule cannot be read: {exc}")
+
+
+def read_changes(model: Any, held: int, using: str) -> tuple[list[tuple[Any, ...]], list[Any], set[str]]:
     """What changed after version ``held``: the rows (of :data:`COLUMNS`) created or
-    edited since, and the ids of the tasks deleted since."""
-    changed = list(model._base_manager.using(using).filter(version__gt=held).values_list(*COLUMNS))
+    edited since, the ids of the tasks deleted since, and the task names of the enabled rows."""
+    rows = model._base_manager.using(using).filter(version__gt=held).values_list(*COLUMNS, "enabled", "task")
+    changed, names = [], set()
+    for row in rows:
+        changed.append(row[:-2])
+        if row[-2]:
+            names.add(row[-1])
     deleted = list(
         PeriodicTaskDeletion.objects.using(using).filter(version__gt=held).values_list("task_id", flat=True)
     )
-    return changed, deleted
+    return changed, deleted, names
+
+
+class TaskNames:
+    """Warns once per task name that beat's Celery app does not know, when beat reads it.
+
+    Beat sends such a task by name (it may be defined on the workers only), so this is
+    a warning, not an error: a typo shows here instead of only in a worker's log.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: set[str] = set()
+        self._imported = False
+
+    def check(self, names: Iterable[str]) -> None:
+        new = set(names) - self.seen
+        if not new:
+            return
+        if not self._imported:  # autodiscovered task modules are imported lazily
+            self._imported = True
+            try:
+                self.app.loader.import_default_modules()
+            except Exception as exc:  # an import error in the project: say it, go on
+                logger.warning("Could not import the project's task modules: %s", exc)
+        known = self.app.tasks
+        for name in sorted(new):
+            self.seen.add(name)
+            if name not in known:
+                logger.warning(
+                    "Task %r is not registered in beat's Celery app: beat sends it by name, and a "
+                    "worker that does not know it reports it unregistered. Check the name, or that "
+                    "the module defining it is imported.",
+                    name,
+                )
+
+
+def apply_changes(
+    plans: PlanQueue, loader: Loader, held: int, subset: Any = None, names: TaskNames | None = None
+) -> tuple[int, int]:
+    """Apply to ``plans`` what changed after version ``held``; ``subset`` (a queryset of
+    tasks) keeps only the changed rows in it; ``names`` hears the task names read.
+    Returns the numbers of changed and deleted tasks."""
+    changed, deleted, task_names = read_changes(loader.model, held, loader.using)
+    if names is not None:
+        names.check(task_names)
+    for task_id in deleted:
+        plans.drop(task_id)
+    for row in changed:
+        plans.drop(row[ID])
+    if subset is not None:
+        wanted = set(subset.filter(pk__in=[row[ID] for row in changed]).values_list("pk", flat=True))
+        changed = [row for row in changed if row[ID] in wanted]
+    for plan in loader.plans(changed):
+        plans.add(plan)
+    loader.write_outcome()
+    return len(changed), len(deleted)

@@ -16,6 +16,7 @@ from ..models import PeriodicTaskRun
 from ..models.dbtime import aware_utc, to_db
 from ..models.querysets import BATCH
 from ..models.runs import RunStatus, Trigger
+from . import metrics
 from .ledger import mark_not_sent
 from .runs import read_runs
 from .sending import Outgoing, RunSender
@@ -46,15 +47,18 @@ def recover(sender: RunSender, model: Any, now: datetime, using: str = "default"
                              enabled_only=False)  # fmt: skip
     outgoing: list[Outgoing] = []
     not_sent: dict[str, str] = {}
-    for celery_task_id, task_id, _name, slot in rows:
+    for celery_task_id, task_id, name, slot in rows:
         run = runs.get(task_id)
         if run is None:
             not_sent[celery_task_id] = errors.get(task_id) or "its task was deleted before it could be sent"
+            why = metrics.NOT_SENT_UNSENDABLE if task_id in errors else metrics.NOT_SENT_DELETED
+            metrics.active.not_sent(name, why)
             continue
         item = Outgoing(run, aware_utc(slot, None), celery_task_id)  # type: ignore[arg-type]
         expires_at = item.expires_at
         if expires_at is not None and now >= expires_at:
             not_sent[celery_task_id] = "expired before a beat could send it"
+            metrics.active.not_sent(name, metrics.NOT_SENT_EXPIRED)
         else:
             outgoing.append(item)
     for celery_task_id, reason in not_sent.items():

@@ -40,7 +40,10 @@ class TaskPlan:
         """... and when it goes out: the slot plus the task's jitter for that run."""
         if not self.jitter_seconds:
             return slot
-        return slot + jitter(self.model_id, slot, self.jitter_seconds)
+        try:
+            return slot + jitter(self.model_id, slot, self.jitter_seconds)
+        except OverflowError:  # a slot near the end of the calendar (year 9999): no room to delay
+            return slot
 
     def is_missed(self, slot: datetime, now: datetime) -> bool:
         """Whether the run of ``slot`` is too late to send under the task's policy."""
@@ -50,7 +53,7 @@ class TaskPlan:
         """The run after ``slot`` if it is sent at ``now``; None when the task ends."""
         if self.one_off:
             return None
-        return run_after(self.schedule, slot, now, self.state)
+        return run_after(self.schedule, slot, now, self.state, now - self.due_at(slot))
 
     def __lt__(self, other: TaskPlan) -> bool:
         # Heap items are (due, task id, plan): a tie on both is a stale and a live
@@ -73,6 +76,9 @@ class PlanQueue:
         self.by_id: dict[Any, TaskPlan] = {}
         #: (goes out at, task id, plan): its next slot plus the task's jitter
         self.heap: list[tuple[datetime, Any, TaskPlan]] = []
+        #: task id -> why its plan failed while its runs were being sent (beat stores it
+        #: as the row's ``load_error`` and takes the rest of the schedule on)
+        self.errors: dict[Any, str] = {}
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -138,10 +144,24 @@ class PlanQueue:
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
         missed_runs: list[tuple[TaskPlan, datetime]] = []
         for plan, slot in due:
-            key = (id(plan.schedule), id(plan.state), slot, plan.one_off)  # both live meanwhile
+            # both live meanwhile; a jittered run is due at its own time, which its next run counts from
+            key = (
+                id(plan.schedule),
+                id(plan.state),
+                slot,
+                plan.one_off,
+                plan.jitter_seconds and plan.model_id,
+            )
             answer = answers.get(key)
             if answer is None:
-                answer = answers[key] = (plan.is_missed(slot, now), plan.following(slot, now))
+                try:
+                    answer = answers[key] = (plan.is_missed(slot, now), plan.following(slot, now))
+                except OverflowError as exc:  # no next run before the year 9999: this run is the last
+                    self.errors[plan.model_id] = f"it has no next run: {exc}"
+                    answer = (False, None)
+                except Exception as exc:  # one row's schedule must not stop the others
+                    self._fail(plan, "its next run cannot be computed", exc)
+                    continue
             missed, following = answer
             if not missed:
                 sending.append((plan, slot, following))
@@ -157,6 +177,17 @@ class PlanQueue:
             if following is not None:
                 self.push(plan)
         return sending, missed_runs
+
+    def _fail(self, plan: TaskPlan, doing: str, exc: Exception) -> None:
+        reason = f"{doing}: {exc}" if f"{exc}" else f"{doing}: {type(exc).__name__}"
+        logger.error("Task id %s leaves the schedule until its row is edited: %s", plan.model_id, reason)
+        self.errors[plan.model_id] = reason
+        self.drop(plan.model_id)
+
+    def take_errors(self) -> dict[Any, str]:
+        """The errors met since the last call (see :attr:`errors`), forgotten here."""
+        errors, self.errors = self.errors, {}
+        return errors
 
     def advance(self, sent: list[tuple[TaskPlan, datetime, datetime | None]], now: datetime) -> None:
         """Give each task that was sent at ``now`` its new run state and queue its next run.

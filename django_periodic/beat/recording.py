@@ -11,6 +11,7 @@ from django.db.models import F
 
 from ..models.dbtime import to_db
 from ..models.querysets import BATCH, chunks
+from . import metrics
 from .ledger import LedgerRow, insert_runs, ledger_rows, recorded_before
 
 
@@ -127,15 +128,17 @@ def record_batch(
     ran = [(plan, following) for (plan, _slot, following), item in zip(sending, batch, strict=True)
            if item.run_id not in overlapping]  # fmt: skip
     rows: list[LedgerRow] = []
-    if ledger:
+    missed_runs: list[tuple[Any, str, datetime]] = []
+    if missed and (ledger or metrics.active.enabled):
         names = dict(
             model._base_manager.using(using)
             .filter(pk__in=[plan.model_id for plan, _slot in missed])
             .values_list("pk", "name")
-        ) if missed else {}  # fmt: skip
+        )
         missed_runs = [
             (plan.model_id, names[plan.model_id], slot) for plan, slot in missed if plan.model_id in names
         ]
+    if ledger:
         rows = ledger_rows(batch, overlapping, missed_runs, now, late_after)
     duplicates: set[str] = set()
     statements = record_runs(
@@ -149,4 +152,17 @@ def record_batch(
         skipped=[item.run.model_id for item in batch if item.run_id in overlapping],
         duplicates=duplicates,
     )
+    if metrics.active.enabled:
+        _count_skipped(batch, overlapping, missed_runs)
     return statements, duplicates
+
+
+def _count_skipped(
+    batch: Sequence[Any], overlapping: set[str], missed_runs: Sequence[tuple[Any, str, datetime]]
+) -> None:
+    """Report the runs skipped by the overlap policy and by the missed-run policy (once recorded)."""
+    for item in batch:
+        if item.run_id in overlapping:
+            metrics.active.skipped(item.run.name, metrics.SKIPPED_OVERLAP)
+    for _task_id, name, _slot in missed_runs:
+        metrics.active.skipped(name, metrics.SKIPPED_MISSED)

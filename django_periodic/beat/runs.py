@@ -13,10 +13,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from ..models.querysets import BATCH, chunks
+from ..models.validators import time_options
 from .publish import message_options
 
 logger = logging.getLogger("django_periodic.beat")
@@ -68,6 +70,10 @@ class Run:
         args, kwargs = decode_json(args), decode_json(kwargs)
         headers, options = decode_json(headers), decode_json(options)
         check_message(args, kwargs, headers, options)
+        try:  # what Celery would refuse or overflow on, read as it takes it (ISO text -> datetime)
+            options = time_options(options) if options else options
+        except ValidationError as exc:
+            raise RowError(" ".join(exc.messages)) from exc
         options = message_options(
             name, options, headers, queue, exchange, routing_key, priority, expires or seconds
         )
@@ -117,7 +123,7 @@ def read_runs(
         for row in rows.filter(pk__in=chunk):
             try:
                 run = Run.from_row(row)
-            except RowError as exc:
+            except Exception as exc:  # RowError, or anything else one row's fields raise
                 task_id, name = row[0], row[1]
                 logger.error("Task %r (id %s) cannot be sent and is skipped: %s", name, task_id, exc)
                 errors[task_id] = f"{exc}"

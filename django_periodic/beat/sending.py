@@ -19,17 +19,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import Error as DatabaseError
-from kombu.exceptions import EncodeError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ..models.dbtime import from_db
+from . import metrics
 from .ledger import mark_not_sent, mark_sent
 from .runs import Run
 
 logger = logging.getLogger("django_periodic.beat")
 
-#: Errors that no retry can mend (a message that cannot be encoded, bad options);
-#: anything else a send raises is taken for a broker problem and retried.
-UNSENDABLE = (EncodeError, TypeError, ValueError, OverflowError)
+#: What a broker that is down or refusing raises (with the transport's own errors, see
+#: :meth:`RunSender.broker_errors`): such runs are kept and retried. Anything else a send
+#: raises (a message that cannot be encoded, an option Celery refuses or overflows on)
+#: no retry can mend: that run is marked not sent and the batch goes on.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, ConnectionError, OSError)
 
 #: How many runs are published between two looks at the lease (a look is a clock read,
 #: and a renewal when one is due).
@@ -83,6 +86,7 @@ class RunSender:
         self.using = using
         self.monotonic = monotonic
         self.pending: list[PendingRun] = []
+        self._broker_errors: tuple[type[BaseException], ...] | None = None
         self.sent = 0
         self.statements = 0
 
@@ -108,7 +112,7 @@ class RunSender:
                         logger.info(
                             "Sending due task %s (%s) for %s, id %s", run.name, run.task, slot, run_id
                         )
-                    self._publish(outgoing, producer, published, unsendable)
+                    self._publish(outgoing, producer, published, unsendable, now)
         except Exception as exc:  # the broker (connection, channel, publish): retry later
             left = batch[len(published) + len(unsendable) :]
             logger.error("Broker error: %s; %d run(s) kept for retry, beat keeps running.", exc, len(left))
@@ -118,16 +122,36 @@ class RunSender:
             self._write(published, unsendable, now)
 
     def _publish(
-        self, outgoing: Outgoing, producer: Any, published: list[str], unsendable: dict[str, str]
+        self,
+        outgoing: Outgoing,
+        producer: Any,
+        published: list[str],
+        unsendable: dict[str, str],
+        now: datetime,
     ) -> None:
         try:
             self.send_run(outgoing.run, outgoing.run_id, producer)
-        except UNSENDABLE as exc:
+        except self.broker_errors():
+            raise
+        except Exception as exc:
             logger.exception("Run %s of %s can never be sent: %s", outgoing.run_id, outgoing.run.name, exc)
             unsendable[outgoing.run_id] = f"cannot be sent: {exc}"
+            metrics.active.not_sent(outgoing.run.name, metrics.NOT_SENT_UNSENDABLE)
             return
         self.sent += 1
         published.append(outgoing.run_id)
+        metrics.active.sent(outgoing.run.name, outgoing.slot, now)
+
+    def broker_errors(self) -> tuple[type[BaseException], ...]:
+        """The errors that mean "the broker", with those of the app's transport."""
+        if self._broker_errors is None:
+            try:
+                connection = self.app.connection_for_write()
+                own = (*connection.connection_errors, *connection.channel_errors)
+            except Exception:  # an app whose broker URL cannot even be read
+                own = ()
+            self._broker_errors = (*BROKER_ERRORS, *own)
+        return self._broker_errors
 
     def _write(self, published: list[str], not_sent: dict[str, str], now: datetime) -> None:
         if not self.ledger or not (published or not_sent):
@@ -143,6 +167,7 @@ class RunSender:
     def keep(self, outgoing: Outgoing, attempts: int = 1) -> None:
         """Queue a run for another try after a back-off that doubles with each attempt."""
         delay = min(2.0 ** (attempts - 1), self.max_backoff)
+        metrics.active.broker_retry()
         heapq.heappush(self.pending, PendingRun(self.monotonic() + delay, outgoing, attempts))
 
     def seconds_until_retry(self) -> float | None:
@@ -175,9 +200,10 @@ class RunSender:
                     logger.error("Run %s of %s expired before the broker came back: not sent.",
                                  outgoing.run_id, outgoing.run.name)  # fmt: skip
                     not_sent[outgoing.run_id] = "expired before the broker took it"
+                    metrics.active.not_sent(outgoing.run.name, metrics.NOT_SENT_EXPIRED)
                     continue
                 try:
-                    self._publish(outgoing, None, published, not_sent)
+                    self._publish(outgoing, None, published, not_sent, now)
                 except Exception as exc:
                     logger.error("Broker still failing for %s: %s", outgoing.run.name, exc)
                     self._keep_all(ready[index:])

@@ -11,20 +11,36 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 
-def from_db(value: datetime | None) -> datetime | None:
-    """A datetime read from the database, as aware UTC (naive means ``TIME_ZONE``)."""
+def from_db(value: datetime | None, not_after: datetime | None = None) -> datetime | None:
+    """A datetime read from the database, as aware UTC (naive means ``TIME_ZONE``).
+
+    A naive wall time in an hour that the autumn change repeats happened twice; for a
+    time known to be past (``not_after``: a last run), it is the later occurrence that is
+    not after ``not_after``, so a run made in the second occurrence never reads one hour
+    early (and is not sent again). Otherwise the first occurrence, as Django reads it.
+    """
     if value is None:
         return None
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_default_timezone())
+        value = _resolve_fold(value, timezone.get_default_timezone(), not_after)
     return value.astimezone(UTC)
 
 
-def aware_utc(value: Any, connection_tz: Any) -> datetime | None:
+def _resolve_fold(value: datetime, zone: Any, not_after: datetime | None) -> datetime:
+    first = value.replace(tzinfo=zone, fold=0)
+    if not_after is not None:
+        second = value.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second.utcoffset() and second <= not_after:
+            return second
+    return first
+
+
+def aware_utc(value: Any, connection_tz: Any, not_after: datetime | None = None) -> datetime | None:
     """A datetime column's value as aware UTC, whether the ORM or the driver read it.
 
     Naive values are in the connection's time zone (Django's rule for databases
@@ -37,8 +53,8 @@ def aware_utc(value: Any, connection_tz: Any) -> datetime | None:
         if value is None:
             raise ValueError("a datetime column cannot be read")
     if value.tzinfo is None and connection_tz is not None:
-        value = timezone.make_aware(value, connection_tz)
-    return from_db(value)
+        value = _resolve_fold(value, connection_tz, not_after)
+    return from_db(value, not_after)
 
 
 def key_text(value: Any) -> Any:
@@ -56,7 +72,11 @@ def to_db(value: datetime) -> datetime: ...
 @overload
 def to_db(value: None) -> None: ...
 def to_db(value: datetime | None) -> datetime | None:
-    """An aware datetime as the database expects it (naive ``TIME_ZONE`` without USE_TZ)."""
-    if value is None or settings.USE_TZ:
+    """An aware datetime as the database expects it (naive ``TIME_ZONE`` without USE_TZ).
+
+    A database that stores instants (PostgreSQL) takes it aware whatever ``USE_TZ``
+    says: a naive wall time in a repeated hour would lose which occurrence it was.
+    """
+    if value is None or settings.USE_TZ or connections[DEFAULT_DB_ALIAS].features.supports_timezones:
         return value
     return timezone.make_naive(value, timezone.get_default_timezone())

@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .changes import PeriodicTasks
+from .dbtime import key_text
 
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
 
@@ -24,6 +25,11 @@ NATURAL_KEYS = {
 #: Rows per statement wherever rows are written or read by id in batches: keeps every
 #: backend far below its bound-parameter limit.
 BATCH = 1000
+
+
+def natural_key_of(row: Any) -> tuple[Any, ...]:
+    """A schedule row's natural key: its values, with time zones, decimals and times as text."""
+    return tuple(key_text(getattr(row, name)) for name in NATURAL_KEYS[row.task_field])
 
 
 def chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
@@ -73,18 +79,24 @@ class PeriodicTaskQuerySet(models.QuerySet):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         # Deletion records are written by the post_delete handler (signals.py), which
-        # also sees cascades from schedule rows; one transaction holds them all.
+        # also sees cascades from schedule rows; one transaction holds them all. The
+        # counter is locked first, as every write path does (see lock_counter).
         with transaction.atomic(using=self.db):
+            lock_counter(self.db)
             return super().delete()
 
     delete.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         objs = _validated(objs)
+        if kwargs.get("update_conflicts") and kwargs.get("update_fields"):
+            # rows updated on conflict are edits too: they take the new version
+            kwargs["update_fields"] = [*dict.fromkeys([*kwargs["update_fields"], "version", "date_changed"])]
         with transaction.atomic(using=self.db):
             version = PeriodicTasks.next_version(self.db)
+            now = timezone.now()
             for obj in objs:
-                obj.version = version
+                obj.version, obj.date_changed = version, now
             return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
@@ -112,15 +124,13 @@ class ScheduleQuerySet(models.QuerySet):
             raise model.DoesNotExist(f"no {model.__name__} has the values {values!r}")
         return row
 
-    def _bump_tasks(self, pks: list[Any]) -> None:
-        if pks:
-            bump_tasks_using(self.model, pks, self.db)
-
     def update(self, **kwargs: Any) -> int:
         with transaction.atomic(using=self.db):
+            version = lock_counter(self.db)
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
-            self._bump_tasks(pks)
+            if pks:
+                bump_tasks_using(self.model, pks, self.db, version)
             return count
 
     update.alters_data = True  # type: ignore[attr-defined]
@@ -129,6 +139,7 @@ class ScheduleQuerySet(models.QuerySet):
         # Tasks first, as ScheduleModel.delete() explains.
         field = self.model.task_field  # type: ignore[attr-defined]
         with transaction.atomic(using=self.db):
+            lock_counter(self.db)
             _task_model().objects.using(self.db).filter(**{f"{field}__in": self}).delete()
             return super().delete()
 
@@ -141,15 +152,32 @@ class ScheduleQuerySet(models.QuerySet):
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
         objs = _validated(objs)
         with transaction.atomic(using=self.db):
+            version = lock_counter(self.db)
             count = super().bulk_update(objs, fields, *args, **kwargs)
-            self._bump_tasks([obj.pk for obj in objs])
+            if objs:
+                bump_tasks_using(self.model, [obj.pk for obj in objs], self.db, version)
             return count
 
 
-def bump_tasks_using(schedule_model: type[models.Model], pks: list[Any], using: str) -> int:
-    """Give a new version to the tasks that use the schedule rows ``pks``."""
+def lock_counter(using: str) -> int:
+    """Take a version first thing in a writing transaction: it locks the change counter.
+
+    Every write path takes the counter before it touches a task or schedule row, so two
+    writers always lock in the same order (no deadlock between a delete and a save), and
+    a schedule edit holds the counter until it commits: a task created on that schedule
+    meanwhile commits after it, at a later version, so beat reads it with the new fields.
+    """
+    return PeriodicTasks.next_version(using)
+
+
+def bump_tasks_using(
+    schedule_model: type[models.Model], pks: list[Any], using: str, version: int | None = None
+) -> int:
+    """Give a new version to the tasks that use the schedule rows ``pks``.
+
+    The version is taken even when no task uses them (yet): see :func:`lock_counter`.
+    """
     field = schedule_model.task_field  # type: ignore[attr-defined]
-    tasks = _task_model()._base_manager.using(using).filter(**{f"{field}__in": pks})
-    if not tasks.exists():
-        return 0
-    return tasks.update(version=PeriodicTasks.next_version(using))
+    if version is None:
+        version = PeriodicTasks.next_version(using)
+    return _task_model()._base_manager.using(using).filter(**{f"{field}__in": pks}).update(version=version)

@@ -22,8 +22,7 @@ from ..timing.cron_times import zone_names
 from ..timing.describe import describe_crontab
 from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 from . import validators
-from .dbtime import key_text
-from .querysets import NATURAL_KEYS, PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using
+from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using, lock_counter, natural_key_of
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (
@@ -90,15 +89,17 @@ class ScheduleModel(models.Model):
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         adding = self._state.adding
         with transaction.atomic(using=using):
+            version = None if adding else lock_counter(using)
             super().save(*args, **kwargs)
-            if not adding:
-                bump_tasks_using(type(self), [self.pk], using)
+            if version is not None:
+                bump_tasks_using(type(self), [self.pk], using, version)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         # Delete the tasks first: on MySQL Django's cascade would set their foreign
         # key to NULL before deleting them, which the one-schedule constraint refuses.
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
+            lock_counter(using)
             self.tasks.using(using).delete()
             return super().delete(*args, **kwargs)
 
@@ -113,9 +114,7 @@ class ScheduleModel(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def natural_key(self) -> tuple[Any, ...]:
-        """The row's values (``dumpdata --natural-foreign``): zone, decimals and time as text."""
-        return tuple(key_text(getattr(self, name)) for name in NATURAL_KEYS[self.task_field])
+    natural_key = natural_key_of  # its values, for dumpdata --natural-foreign
 
     @property
     def schedule(self) -> Any:

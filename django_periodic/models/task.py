@@ -7,16 +7,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, router, transaction
+from django.db import DatabaseError, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
 from ..timing.plans import MISSED_ALL, MISSED_ONCE, MISSED_SKIP, RunState, upcoming_runs
 from .changes import PeriodicTasks
 from .dbtime import from_db
 from .fields import JSONDictField, JSONListField
-from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet
+from .querysets import SCHEDULE_FIELDS, PeriodicTaskQuerySet, lock_counter
 from .schedules import ClockedSchedule, CrontabSchedule, IntervalSchedule, ScheduleModel, SolarSchedule
-from .task_rules import TASK_CONSTRAINTS, task_errors
+from .task_rules import TASK_CONSTRAINTS, fields_to_write, no_row_updated, task_errors
 
 #: What beat does when a run falls due while the task's previous run has not finished.
 OVERLAP_ALLOW = "allow"
@@ -284,14 +284,32 @@ class PeriodicTask(models.Model):
         self.validate_for_save()
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         update_fields = kwargs.get("update_fields")
+        chosen_here = update_fields is None and not args and not kwargs.get("force_insert")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version", "date_changed"}
-        elif not args and not kwargs.get("force_insert"):
-            kwargs["update_fields"] = self._fields_to_write()
+        elif chosen_here:
+            kwargs["update_fields"] = fields_to_write(self)
         with transaction.atomic(using=using):
             self.version = PeriodicTasks.next_version(using)
-            super().save(*args, **kwargs)
-        self._loaded_run_state = (self.last_run_at, self.total_run_count)
+            try:
+                super().save(*args, **kwargs)
+            except DatabaseError as exc:
+                if not (chosen_here and kwargs["update_fields"] and no_row_updated(exc)):
+                    raise
+                # The row was deleted since this instance was read: a plain save() inserts
+                # it again (as Django, and django-celery-beat, do), with every field. The
+                # UPDATE that found no row did not fail in the database, so the transaction
+                # is sound: clear the rollback mark Django's inner block left on it.
+                transaction.set_rollback(False, using=using)
+                kwargs.pop("update_fields")
+                super().save(*args, **kwargs)
+        self._loaded_run_state = (self.last_run_at, self.total_run_count, self.enabled)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            lock_counter(using)  # before the row, as every write path (no deadlock with a save)
+            return super().delete(*args, **kwargs)
 
     def natural_key(self) -> tuple[str]:
         """A task is known by its name (``dumpdata --natural-foreign --natural-primary``)."""
@@ -327,26 +345,9 @@ class PeriodicTask(models.Model):
     def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> PeriodicTask:
         instance = super().from_db(db, field_names, values, **kwargs)
         loaded = instance.__dict__  # deferred fields are absent: reading them would query
-        if "last_run_at" in loaded and "total_run_count" in loaded:
-            instance._loaded_run_state = (loaded["last_run_at"], loaded["total_run_count"])
+        if "last_run_at" in loaded and "total_run_count" in loaded and "enabled" in loaded:
+            instance._loaded_run_state = (loaded["last_run_at"], loaded["total_run_count"], loaded["enabled"])
         return instance
-
-    def _fields_to_write(self) -> set[str] | None:
-        """Leave out the run state beat owns unless this instance changed it.
-
-        Beat writes ``last_run_at`` and ``total_run_count`` while a form is open;
-        writing the values read when the form opened would rewind them and make
-        beat send a run again.
-        """
-        loaded = getattr(self, "_loaded_run_state", None)
-        if self._state.adding or loaded is None:
-            return None
-        fields = {f.attname for f in self._meta.concrete_fields if not f.primary_key}
-        if self.last_run_at == loaded[0]:
-            fields.discard("last_run_at")
-        if self.total_run_count == loaded[1]:
-            fields.discard("total_run_count")
-        return fields
 
     # -- schedule -----------------------------------------------------------------
 
@@ -372,13 +373,14 @@ class PeriodicTask(models.Model):
                 return name
         return None
 
-    def run_state(self, starting_deadline: float | None = None) -> RunState:
-        """What the time math needs of this row besides its schedule (aware UTC times)."""
+    def run_state(self, starting_deadline: float | None = None, now: datetime | None = None) -> RunState:
+        """What the time math needs of this row besides its schedule (aware UTC times;
+        ``now`` resolves a naive past time in a repeated hour, see :func:`.dbtime.from_db`)."""
         return RunState(
-            last_run_at=from_db(self.last_run_at),
+            last_run_at=from_db(self.last_run_at, now),
             start_time=from_db(self.start_time),
             expires=from_db(self.expires),
-            anchor=from_db(self.date_changed),
+            anchor=from_db(self.date_changed, now),
             starting_deadline=starting_deadline,
             missed=self.missed_runs,
             missed_limit=self.missed_runs_limit,
@@ -387,7 +389,7 @@ class PeriodicTask(models.Model):
 
     def upcoming_runs(self, now: datetime, count: int = 5) -> list[datetime]:
         """The next ``count`` run times after ``now`` (aware UTC), as beat would send them."""
-        return upcoming_runs(self.schedule, self.run_state(), now, count)
+        return upcoming_runs(self.schedule, self.run_state(now=now), now, count)
 
     @property
     def expires_(self) -> Any:

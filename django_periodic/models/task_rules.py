@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core import exceptions
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import DatabaseError, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .querysets import SCHEDULE_FIELDS
+from .validators import time_options
 
 TASK_CONSTRAINTS: list[models.BaseConstraint] = [
     models.CheckConstraint(
@@ -76,6 +78,11 @@ def task_errors(task: Any) -> dict[str, list[ValidationError]]:
                 code="clocked_not_one_off",
             )
         )
+    if isinstance(task.options, dict):
+        try:
+            time_options(task.options)
+        except ValidationError as exc:
+            errors.setdefault("options", []).append(exc)
     if task.expires is not None and task.expire_seconds is not None:
         errors.setdefault("expire_seconds", []).append(
             ValidationError(
@@ -84,3 +91,27 @@ def task_errors(task: Any) -> dict[str, list[ValidationError]]:
             )
         )
     return errors
+
+
+def fields_to_write(task: Any) -> set[str] | None:
+    """The fields a plain ``save()`` of ``task`` writes: all but what beat writes, unless
+    this instance changed it.
+
+    Beat writes ``last_run_at`` and ``total_run_count`` while a form is open, and
+    ``enabled = False`` when a one-off or clocked task ran or a task expired; writing
+    the values read when the form opened would rewind them and make beat send a run again.
+    """
+    loaded = getattr(task, "_loaded_run_state", None)
+    if task._state.adding or loaded is None:
+        return None
+    fields = {f.attname for f in task._meta.concrete_fields if not f.primary_key}
+    for name, was in zip(("last_run_at", "total_run_count", "enabled"), loaded, strict=True):
+        if getattr(task, name) == was:
+            fields.discard(name)
+    return fields
+
+
+def no_row_updated(exc: DatabaseError) -> bool:
+    """Whether ``exc`` is Django's "save with update_fields did not affect any rows"."""
+    not_updated = getattr(exceptions, "ObjectNotUpdated", None)  # Django 6.0+
+    return (not_updated is not None and isinstance(exc, not_updated)) or "did not affect any rows" in f"{exc}"

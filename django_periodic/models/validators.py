@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from ..timing.cron import CronFieldError, CronSpec, parse_field
@@ -22,6 +28,16 @@ _PROBLEMS = {
     "zero_step": _("'%(value)s' is not a valid %(field)s: a step of zero never matches."),
     "out_of_range": _("'%(value)s' is not a valid %(field)s: %(detail)s is out of range."),
     "unreadable": _("'%(value)s' is not a valid %(field)s."),
+    "empty_item": _("'%(value)s' is not a valid %(field)s: there is an empty item between two commas."),
+    "negative": _("'%(value)s' is not a valid %(field)s: '%(detail)s' is negative or has a stray '-'."),
+    "open_range": _("'%(value)s' is not a valid %(field)s: the range '%(detail)s' has no end."),
+    "unreadable_item": _(
+        "'%(value)s' is not a valid %(field)s: '%(detail)s' is not a value, a range (1-5) or a step (*/5)."
+    ),
+    "step_without_range": _(
+        "'%(value)s' is not a valid %(field)s: a step such as '%(detail)s' needs '*' or a range before "
+        "the '/', e.g. '*/15' or '5-59/15'."
+    ),
     "empty": _("'%(value)s' is not a valid %(field)s: it matches nothing."),
     "impossible_date": _("'%(value)s' is not a valid %(field)s: no month in month_of_year has such a day."),
 }
@@ -85,3 +101,44 @@ def crontab_validator(value: str) -> None:
         CronSpec.parse(minute, hour, day_of_week, day_of_month, month_of_year)
     except CronFieldError as exc:
         raise cron_error(exc) from exc
+
+
+#: The ``apply_async`` options that hold a time, and what each must be.
+_TIME_OPTIONS = {
+    "expires": _("a number of seconds or an ISO 8601 date and time"),
+    "eta": _("an ISO 8601 date and time"),
+    "countdown": _("a number of seconds"),
+}
+#: The longest delay a time option may give (Celery adds it to now; beyond the year 9999 it raises).
+MAX_OPTION_SECONDS = 100 * 365 * 24 * 3600
+
+
+def time_option(name: str, value: Any) -> datetime | float | None:
+    """``value`` of the time option ``name`` as Celery takes it (an aware datetime, or seconds).
+
+    Raises ValidationError naming the option and what it must be (also used by beat for
+    rows written around validation, so one bad option never reaches the broker).
+    """
+    if value is None:
+        return None
+    seconds_allowed = name in ("expires", "countdown")
+    if isinstance(value, int | float) and not isinstance(value, bool) and seconds_allowed:
+        if math.isfinite(value) and -MAX_OPTION_SECONDS <= value <= MAX_OPTION_SECONDS:
+            return value
+    elif isinstance(value, str) and name != "countdown":
+        parsed = parse_datetime(value)
+        if parsed is not None and parsed.year < 9999:
+            return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+    raise ValidationError(
+        _("options: %(option)s=%(value)s cannot be used: it must be %(kind)s (at most 100 years away)."),
+        code="bad_time_option",
+        params={"option": name, "value": json.dumps(value, default=str), "kind": _TIME_OPTIONS[name]},
+    )
+
+
+def time_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with each time option read by :func:`time_option` (ValidationError if one is bad)."""
+    read = dict(options)
+    for name in _TIME_OPTIONS.keys() & options.keys():
+        read[name] = time_option(name, options[name])
+    return read

@@ -76,6 +76,26 @@ def _check_steps(field: _Field, spec: str) -> None:
             raise CronFieldError(field.name, spec, "zero_step", step)
 
 
+#: One item of a field, as Celery's grammar reads it: ``*``, a value or a range, and a step.
+_ITEM = re.compile(r"^(?:\*|(?P<start>\w+)(?:-(?P<end>\w+))?)(?:/(?P<step>\w+))?$")
+
+
+def _check_items(field: _Field, spec: str) -> None:
+    """Reject, in the field's own terms, the shapes Celery's parser reports in its own
+    words (it says "Invalid weekday literal" of a minute ``5/15``)."""
+    for item in spec.split(","):
+        if not item:
+            raise CronFieldError(field.name, spec, "empty_item", "")
+        if item.startswith("-") or "--" in item:
+            raise CronFieldError(field.name, spec, "negative", item)
+        match = _ITEM.match(item)
+        if match is None:
+            code = "open_range" if item.endswith("-") or "-/" in item else "unreadable_item"
+            raise CronFieldError(field.name, spec, code, item)
+        if match["step"] is not None and match["start"] is not None and match["end"] is None:
+            raise CronFieldError(field.name, spec, "step_without_range", item)
+
+
 def parse_field(name: str, spec: str) -> frozenset[int]:
     """Expand one crontab field into the set of values it matches.
 
@@ -85,6 +105,7 @@ def parse_field(name: str, spec: str) -> frozenset[int]:
     spec = "".join(str(spec).split()) or "*"
     _check_steps(field, spec)
     _check_words(field, spec)
+    _check_items(field, spec)
     try:
         values = crontab_parser(field.max_, field.min_).parse(spec)
     except (ParseException, ValueError, KeyError) as exc:

@@ -40,7 +40,10 @@ def next_run(schedule: Any, after: datetime) -> datetime | None:
             tz=UTC,
         ).next_run(after)
     if isinstance(schedule, celery_schedules.schedule):
-        return after + schedule.run_every
+        try:
+            return after + schedule.run_every
+        except OverflowError:
+            raise OverflowError(f"the run after {after.isoformat()} would come after the year 9999") from None
     raise TypeError(f"unknown schedule type {type(schedule).__name__}")
 
 
@@ -49,9 +52,6 @@ def next_run(schedule: Any, after: datetime) -> datetime | None:
 MISSED_ONCE = "once"  # they collapse into one catch-up run (Celery's behaviour)
 MISSED_SKIP = "skip"  # none of them runs; the task goes on at its next slot
 MISSED_ALL = "all"  # each runs, oldest first, up to a limit (the most recent ones)
-
-#: How many missed slots "all" looks at, at most, to find the ones to run.
-_MAX_MISSED_WALK = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +103,34 @@ def _catch_up(schedule: Any, state: RunState, planned: datetime | None, now: dat
         return planned  # due now: on time, or the one catch-up run
     if policy == MISSED_SKIP:
         return next_run(schedule, now)
-    recent: deque[datetime] = deque(maxlen=max(state.missed_limit, 1))
-    slot: datetime | None = planned
-    for _ in range(_MAX_MISSED_WALK):
-        if slot is None or slot > now:
-            break
-        recent.append(slot)
-        slot = next_run(schedule, slot)
-    return recent[0] if recent else slot
+    recent = most_recent_runs(schedule, planned, now, max(state.missed_limit, 1))
+    return recent[0] if recent else next_run(schedule, now)
+
+
+def most_recent_runs(schedule: Any, first: datetime, now: datetime, limit: int) -> list[datetime]:
+    """The last ``limit`` runs from ``first`` (a run) to ``now``, oldest first.
+
+    The cost does not grow with the length of the outage: an interval's runs are
+    counted, and other schedules are walked over a window back from ``now`` that
+    grows fourfold until it holds ``limit`` runs or reaches ``first``.
+    """
+    if first > now:
+        return []
+    if _is_interval(schedule):
+        every = schedule.run_every
+        last = (now - first) // every
+        return [first + every * index for index in range(max(last - limit + 1, 0), last + 1)]
+    window = timedelta(minutes=limit)
+    while True:
+        start = now - window
+        recent: deque[datetime] = deque(maxlen=limit)
+        slot = first if start <= first else next_run(schedule, start)
+        while slot is not None and slot <= now:
+            recent.append(slot)
+            slot = next_run(schedule, slot)
+        if len(recent) >= limit or start <= first:
+            return list(recent)
+        window *= 4
 
 
 def first_run(schedule: Any, state: RunState, now: datetime) -> datetime | None:
@@ -132,18 +152,24 @@ def first_run(schedule: Any, state: RunState, now: datetime) -> datetime | None:
     return _bounded(schedule, planned, start, state.expires)
 
 
-def run_after(schedule: Any, slot: datetime, now: datetime, state: RunState) -> datetime | None:
-    """The run that follows the run of ``slot`` sent at ``now``.
+def run_after(
+    schedule: Any, slot: datetime, now: datetime, state: RunState, late: timedelta = timedelta(0)
+) -> datetime | None:
+    """The run that follows the run of ``slot`` sent at ``now``, ``late`` after it was due.
 
     Slots that passed meanwhile are skipped, except under MISSED_ALL, which sends
-    each of them (up to its limit).
+    each of them (up to its limit). An interval counts from when the run went out, so
+    a late run never pulls the next one closer than the interval; a crontab or solar
+    schedule keeps its times (the README's Time section).
     """
     if isinstance(schedule, clocked):
         return None
     now = to_utc(now)
+    policy, _grace = _policy(schedule, state)
+    if late > timedelta(0) and policy != MISSED_ALL and _is_interval(schedule):
+        slot = slot + late
     planned = next_run(schedule, slot)
     if planned is not None and planned <= now:
-        policy, _grace = _policy(schedule, state)
         planned = (
             _catch_up(schedule, state, planned, now) if policy == MISSED_ALL else next_run(schedule, now)
         )

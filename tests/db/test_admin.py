@@ -493,9 +493,8 @@ def test_run_now_sends_with_every_option_through_beats_path(admin_client, publis
 
 def test_run_now_reports_what_it_could_not_send(admin_client, published, every_10s):
     PeriodicTask.objects.create(name="Good", task="proj.good", interval=every_10s)
-    bad = PeriodicTask.objects.create(
-        name="Bad", task="proj.bad", interval=every_10s, options={"countdown": "soon"}
-    )
+    bad = PeriodicTask.objects.create(name="Bad", task="proj.bad", interval=every_10s)
+    PeriodicTask.objects.filter(pk=bad.pk).update(options={"countdown": "soon"})  # around validation
     response = act(admin_client, "run_tasks_now", PeriodicTask.objects.all())
     sent, failed = messages_of(response)
     assert sent.startswith("Sent 1 periodic task to run now: “Good”")

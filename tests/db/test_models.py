@@ -140,7 +140,7 @@ def test_invalid_crontabs_are_refused(fields, field, code, how):
         (
             {"day_of_week": "1,,2"},
             "day_of_week",
-            "'1,,2' is not a valid day_of_week. "
+            "'1,,2' is not a valid day_of_week: there is an empty item between two commas. "
             "Use 0-7 (0 and 7 are Sunday) or names (sun-sat), '*', lists, ranges or steps.",
         ),
     ],

@@ -119,7 +119,9 @@ class Cluster:
                 *CELERY,
                 "beat",
                 "-S",
-                "django",
+                # not "django": with django-celery-beat installed too (the import tests need
+                # it), that alias may name its scheduler (system check django_periodic.W001)
+                "django_periodic",
                 "-l",
                 "info",
                 "--pidfile=",

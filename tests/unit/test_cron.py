@@ -36,13 +36,13 @@ def test_parse_field_accepts_celery_grammar(field, spec, expected):
         ("minute", "jan", "bad_name"),
         ("hour", "24", "out_of_range"),
         ("hour", "foo", "bad_name"),
-        ("hour", "-1", "out_of_range"),
+        ("hour", "-1", "negative"),
         ("day_of_month", "0", "out_of_range"),
         ("day_of_month", "32", "out_of_range"),
         ("month_of_year", "13", "out_of_range"),
         ("month_of_year", "mon", "bad_name"),
         ("day_of_week", "8", "out_of_range"),
-        ("day_of_week", "1,,2", "out_of_range"),
+        ("day_of_week", "1,,2", "empty_item"),
     ],
 )
 def test_parse_field_refuses_with_a_code(field, spec, code):

@@ -4,6 +4,7 @@ periodic_tasks next --task NAME [-n 10] [--after ISO-DATETIME]
 periodic_tasks leader
 periodic_tasks runs [--task NAME] [-n 20]
 periodic_tasks prune-runs
+periodic_tasks health [--this-host] [--leader] [--grace SECONDS]   (exit 0 healthy, 1 not, 2 no database)
 periodic_tasks export [-o FILE] [--format json|yaml] [--with-state]
 periodic_tasks import FILE [--dry-run] [--prune]
 """
@@ -20,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from ...conf import app_settings
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
-from .. import schedule_files
+from .. import health, schedule_files
 
 
 class Command(BaseCommand):
@@ -41,6 +42,11 @@ class Command(BaseCommand):
             "-n", "--count", dest="limit", type=int, default=20, help="how many runs (default 20)"
         )
         commands.add_parser("prune-runs", help="delete runs past RUNS_KEEP_PER_TASK and RUNS_KEEP_DAYS now")
+        health.add_arguments(
+            commands.add_parser(
+                "health", help="a probe: exit 0 when beat is healthy, else 1 (2: no database)"
+            )
+        )
         schedule_files.add_parsers(commands)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,6 +57,8 @@ class Command(BaseCommand):
             self.runs(options["task"], options["limit"])
         elif command == "prune-runs":
             self.prune_runs()
+        elif command == "health":
+            self.health(options)
         elif command == "export":
             schedule_files.export(options, self.stdout)
         elif command == "import":
@@ -101,6 +109,12 @@ class Command(BaseCommand):
                 f"lease {'valid until' if live else 'expired at'} "
                 f"{lease.expires_at and lease.expires_at.isoformat()}"
             )
+
+    def health(self, options: dict[str, Any]) -> None:
+        verdict = health.check(options)
+        (self.stdout if verdict.code == health.HEALTHY else self.stderr).write(verdict.line)
+        if verdict.code != health.HEALTHY:
+            raise SystemExit(verdict.code)
 
     def runs(self, name: str | None, count: int) -> None:
         runs = PeriodicTaskRun.objects.all()
