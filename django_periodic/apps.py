@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.core import checks
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -23,6 +23,7 @@ class DjangoPeriodicConfig(AppConfig):
             CrontabSchedule,
             IntervalSchedule,
             PeriodicTask,
+            PeriodicTasks,
             SolarSchedule,
             signals,
         )
@@ -32,6 +33,11 @@ class DjangoPeriodicConfig(AppConfig):
         )
         post_save.connect(
             signals.restamp_loaded_task, sender=PeriodicTask, dispatch_uid="django_periodic.task_loaded"
+        )
+        pre_save.connect(
+            signals.keep_loaded_counter_ahead,
+            sender=PeriodicTasks,
+            dispatch_uid="django_periodic.counter_loaded",
         )
         for model in (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
             post_save.connect(

@@ -57,6 +57,16 @@ def aware_utc(value: Any, connection_tz: Any, not_after: datetime | None = None)
     return from_db(value, not_after)
 
 
+def key_text(value: Any) -> Any:
+    """A value of a natural key as JSON can hold it: text and numbers kept, datetimes
+    as ISO 8601 in UTC, anything else (time zones, decimals) as its text."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, datetime):
+        return from_db(value).isoformat()  # type: ignore[union-attr]
+    return str(value)
+
+
 @overload
 def to_db(value: datetime) -> datetime: ...
 @overload

@@ -10,14 +10,28 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .changes import PeriodicTasks
+from .dbtime import key_text
 
 SCHEDULE_FIELDS = ("interval", "crontab", "solar", "clocked")
 #: Who paused a disabled task, when and why: written with ``enabled``, cleared on enable.
 PAUSE_FIELDS = ("paused_at", "paused_by", "paused_reason")
 
+#: The values that identify a schedule row (its natural key), by the task field that points at it.
+NATURAL_KEYS = {
+    "interval": ("every", "period"),
+    "crontab": ("minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"),
+    "solar": ("event", "latitude", "longitude"),
+    "clocked": ("clocked_time",),
+}
+
 #: Rows per statement wherever rows are written or read by id in batches: keeps every
 #: backend far below its bound-parameter limit.
 BATCH = 1000
+
+
+def natural_key_of(row: Any) -> tuple[Any, ...]:
+    """A schedule row's natural key: its values, with time zones, decimals and times as text."""
+    return tuple(key_text(getattr(row, name)) for name in NATURAL_KEYS[row.task_field])
 
 
 def chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
@@ -42,6 +56,10 @@ def _validated(objs: Iterable[Any]) -> list[Any]:
 
 class PeriodicTaskQuerySet(models.QuerySet):
     """Tasks: ``update``, ``delete``, ``bulk_create`` and ``bulk_update`` stamp a version."""
+
+    def get_by_natural_key(self, name: str) -> Any:
+        """The task of this name (``loaddata`` with natural keys)."""
+        return self.get(name=name)
 
     def enabled(self) -> PeriodicTaskQuerySet:
         """Enabled tasks with their schedule rows (one query per kind of schedule).
@@ -119,6 +137,17 @@ class PeriodicTaskQuerySet(models.QuerySet):
 
 class ScheduleQuerySet(models.QuerySet):
     """Schedule rows: an edit moves the version of every task that points to them."""
+
+    def get_by_natural_key(self, *values: Any) -> Any:
+        """The row with these values; of equal rows, the first created (lowest pk)."""
+        model: Any = self.model
+        fields = NATURAL_KEYS[model.task_field]
+        if len(values) != len(fields):
+            raise model.DoesNotExist(f"a {model.__name__} key has {len(fields)} values: {fields}")
+        row = self.filter(**dict(zip(fields, values, strict=True))).order_by("pk").first()
+        if row is None:
+            raise model.DoesNotExist(f"no {model.__name__} has the values {values!r}")
+        return row
 
     def update(self, **kwargs: Any) -> int:
         with transaction.atomic(using=self.db):

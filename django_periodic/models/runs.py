@@ -49,6 +49,14 @@ class Trigger(models.TextChoices):
     RUN_NOW = "run_now", _("Run now")
 
 
+class RunQuerySet(models.QuerySet):
+    """Runs: found by their Celery task id when loaded with natural keys."""
+
+    def get_by_natural_key(self, celery_task_id: str) -> Any:
+        """The run sent with this task id (unique: derived from the task and the scheduled time)."""
+        return self.get(celery_task_id=celery_task_id)
+
+
 class PeriodicTaskRun(models.Model):
     """One run of a periodic task: its identity (task, scheduled time), its task id, its fate."""
 
@@ -88,6 +96,8 @@ class PeriodicTaskRun(models.Model):
     worker = models.CharField(_("Worker"), max_length=255, blank=True, default="")
     retries = models.PositiveIntegerField(_("Retries"), default=0)
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("periodic task run")
         verbose_name_plural = _("periodic task runs")
@@ -105,6 +115,10 @@ class PeriodicTaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} @ {self.scheduled_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+    def natural_key(self) -> tuple[str]:
+        """A run is known by its task id, so ledgers from two databases can be merged."""
+        return (self.celery_task_id,)
 
     @property
     def duration(self) -> timedelta | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,7 @@ from celery import schedules as celery_schedules
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, router, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +18,11 @@ from django.utils.translation import ngettext
 from timezone_field import TimeZoneField
 
 from ..timing.cron import CronFieldError, CronSpec
+from ..timing.cron_times import zone_names
 from ..timing.describe import describe_crontab
 from ..timing.schedules import TzAwareCrontab, clocked, shared_crontab, shared_interval
 from . import validators
-from .querysets import PeriodicTaskQuerySet, ScheduleQuerySet, bump_tasks_using, lock_counter
+from .schedule_base import ScheduleModel
 
 DAYS, HOURS, MINUTES, SECONDS, MICROSECONDS = "days", "hours", "minutes", "seconds", "microseconds"
 PERIOD_CHOICES = (
@@ -60,7 +60,7 @@ def cronexp(field: Any) -> str:
 def crontab_schedule_celery_timezone() -> str:
     """Default zone for new crontabs: Celery's ``timezone`` setting if valid, else UTC."""
     name = getattr(settings, "CELERY_TIMEZONE", None) or getattr(settings, "TIME_ZONE", None)
-    return name if name in zoneinfo.available_timezones() else "UTC"
+    return name if name in zone_names() else "UTC"
 
 
 def require_solar() -> None:
@@ -71,58 +71,6 @@ def require_solar() -> None:
         raise ImportError(
             "solar schedules need the 'solar' extra (ephem): pip install 'django-periodic[solar]'"
         ) from exc
-
-
-class ScheduleModel(models.Model):
-    """Shared behaviour of the four schedule tables."""
-
-    #: The foreign key on PeriodicTask that points at this model.
-    task_field = ""
-
-    objects = ScheduleQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.validate_for_save()
-        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
-            version = None if self._state.adding else lock_counter(using)
-            super().save(*args, **kwargs)
-            if version is not None:
-                bump_tasks_using(type(self), [self.pk], using, version)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        # Tasks first: on MySQL Django's cascade would set their foreign key to NULL
-        # before deleting them, which the one-schedule constraint refuses.
-        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
-            lock_counter(using)
-            self.tasks.using(using).delete()
-            return super().delete(*args, **kwargs)
-
-    def validate_for_save(self) -> None:
-        """Run the checks that need no query (fields and ``clean()``)."""
-        errors: dict[str, Any] = {}
-        for check in (self.clean_fields, self.clean):
-            try:
-                check()
-            except ValidationError as exc:
-                errors = exc.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
-
-    @property
-    def schedule(self) -> Any:
-        """The Celery schedule object this row describes."""
-        raise NotImplementedError
-
-    @property
-    def tasks(self) -> PeriodicTaskQuerySet:
-        """The periodic tasks that use this schedule."""
-        task_model = self._meta.apps.get_model("django_periodic", "PeriodicTask")
-        return task_model.objects.filter(**{self.task_field: self})
 
 
 class SolarSchedule(ScheduleModel):

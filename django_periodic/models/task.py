@@ -269,6 +269,10 @@ class PeriodicTask(RunPolicy, PauseRecord):
             lock_counter(using)  # before the row, as every write path (no deadlock with a save)
             return super().delete(*args, **kwargs)
 
+    def natural_key(self) -> tuple[str]:
+        """A task is known by its name (``dumpdata --natural-foreign --natural-primary``)."""
+        return (self.name,)
+
     # -- validation ---------------------------------------------------------------
 
     def _normalise(self) -> None:

@@ -12,6 +12,8 @@ hour is ``*`` (the schedule keeps running every real hour).
 from __future__ import annotations
 
 import bisect
+import functools
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -168,6 +170,12 @@ def cron_runs(spec: CronSpec, tz: tzinfo, after: datetime, count: int) -> list[d
         runs.append(run)
         current = run
     return runs
+
+
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """The IANA zone names this system knows: a walk of the zone files, so done once."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def zone(name: str | tzinfo) -> tzinfo:

@@ -6,6 +6,8 @@ periodic_tasks runs [--task NAME] [-n 20]
 periodic_tasks prune-runs
 periodic_tasks health [--this-host] [--leader] [--grace SECONDS]   (exit 0 healthy, 1 not, 2 no database)
 periodic_tasks pause NAME [--reason TEXT] [--by WHO] / periodic_tasks resume NAME
+periodic_tasks export [-o FILE] [--format json|yaml] [--with-state]
+periodic_tasks import FILE [--dry-run] [--prune]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from ...conf import app_settings
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
-from .. import health, pausing
+from .. import health, pausing, schedule_files
 
 
 class Command(BaseCommand):
@@ -47,6 +49,7 @@ class Command(BaseCommand):
             )
         )
         pausing.add_parsers(commands)
+        schedule_files.add_parsers(commands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
@@ -60,6 +63,10 @@ class Command(BaseCommand):
             self.health(options)
         elif command in pausing.COMMANDS:
             pausing.run(self, options)
+        elif command == "export":
+            schedule_files.export(options, self.stdout)
+        elif command == "import":
+            schedule_files.load(options, self.stdout)
         else:
             self.leader()
 
