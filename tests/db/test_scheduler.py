@@ -1,6 +1,7 @@
 """DatabaseScheduler with an injected clock: what it sends, when, and what it writes."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import OperationalError, connection
@@ -151,17 +152,28 @@ def test_clocked_one_off_runs_once_and_is_disabled(make_scheduler, clock):
 
 
 def test_expired_task_is_disabled_not_sent(make_scheduler, clock, every_10s):
-    interval_task(every_10s, expires=clock.now - timedelta(seconds=1))
+    # The clock follows the row: its first run (10 s after it was written) comes before
+    # the expiry, its second (20 s) after it.
+    expires = datetime.now(UTC) + timedelta(seconds=15)
+    task = interval_task(every_10s, expires=expires)
+    assert task.date_changed + timedelta(seconds=20) > expires > task.date_changed + timedelta(seconds=10)
+    clock.now = task.date_changed + timedelta(seconds=10)
     scheduler = make_scheduler()
-    clock.advance(seconds=60)
     scheduler.tick()
-    assert scheduler.sent == [] and not row("t").enabled
+    assert scheduler.names() == ["t"]  # the next run would come after the expiry: no next run
+    clock.now = task.date_changed + timedelta(seconds=25)
+    scheduler.tick()
+    assert scheduler.names() == ["t"] and not row("t").enabled
+    assert make_scheduler().sent == [] and row("t").total_run_count == 1
 
 
 def test_start_time_in_the_future_holds_the_first_run(make_scheduler, clock, every_10s):
-    start = clock.now + timedelta(hours=1)
-    interval_task(every_10s, start_time=start)
+    start = datetime.now(UTC) + timedelta(hours=1)
+    task = interval_task(every_10s, start_time=start)
+    clock.now = task.date_changed + timedelta(seconds=10)  # without start_time: the first run
     scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
     clock.now = start - timedelta(seconds=1)
     scheduler.tick()
     assert scheduler.sent == []
@@ -170,14 +182,21 @@ def test_start_time_in_the_future_holds_the_first_run(make_scheduler, clock, eve
     assert scheduler.names() == ["t"]
 
 
+def tomorrow_at(hour, zone):
+    """Tomorrow (by the real date) at ``hour``:00 in ``zone``, in UTC: after every row's stamp."""
+    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
 def test_crontab_in_its_own_time_zone(make_scheduler, clock):
     cron = CrontabSchedule.objects.create(minute="0", hour="9", timezone="America/New_York")
     PeriodicTask.objects.create(name="nine", task="tests.registered", crontab=cron)
-    clock.now = datetime(2026, 6, 1, 12, 59, tzinfo=UTC)
+    nine = tomorrow_at(9, "America/New_York")
+    clock.now = nine - timedelta(minutes=1)
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.sent == []
-    clock.now = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)  # 09:00 EDT
+    clock.now = nine
     scheduler.tick()
     assert scheduler.names() == ["nine"]
 
@@ -398,8 +417,9 @@ def test_jitter_delays_the_send_but_not_the_identity(make_scheduler, clock):
 
     cron = CrontabSchedule.objects.create(minute="0", hour="13", timezone="UTC")
     task = PeriodicTask.objects.create(name="j", task="tests.registered", crontab=cron, jitter_seconds=600)
-    slot = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
+    slot = tomorrow_at(13, "UTC")
     delay = jitter(task.pk, slot, 600)
+    clock.now = slot - timedelta(hours=1)
     scheduler = make_scheduler()
     clock.now = slot + delay - timedelta(seconds=1)
     scheduler.tick()
