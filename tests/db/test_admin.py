@@ -461,7 +461,7 @@ def test_enable_disable_and_toggle(admin_client, three):
     assert enabled_names() == ["b", "c"]
 
 
-def test_actions_need_the_change_permission(client, django_user_model, three):
+def test_actions_need_the_change_permission(client, django_user_model, three, published):
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_periodictask"))
     client.force_login(viewer)
@@ -469,6 +469,8 @@ def test_actions_need_the_change_permission(client, django_user_model, three):
     assert "disable_tasks" not in page and "run_tasks_now" not in page
     act(client, "disable_tasks", three)
     assert enabled_names() == ["a", "b"]
+    act(client, "run_tasks_now", three)  # posted by hand: the action is refused, nothing is sent
+    assert published == [] and not PeriodicTaskRun.objects.exists()
 
 
 def test_run_now_sends_with_every_option_through_beats_path(admin_client, published, pinned_clock, every_10s):
