@@ -1,14 +1,18 @@
 """DatabaseScheduler with an injected clock: what it sends, when, and what it writes."""
 
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import OperationalError, connection
+from django.db.models.functions import Now
 
 from django_periodic.beat.leadership import Lease
 from django_periodic.beat.publish import run_task_id
 from django_periodic.models import (
+    BeatLease,
     ClockedSchedule,
     CrontabSchedule,
     IntervalSchedule,
@@ -472,24 +476,60 @@ def test_solar_row_without_the_extra_is_marked_not_dropped(make_scheduler, monke
 
 
 def test_celery_periodic_sync_never_drops_runs_waiting_for_the_broker(make_scheduler, clock, every_10s):
+    """Celery's loop may call ``_do_sync()``: a run waiting for the broker goes out after it, once."""
     task = interval_task(every_10s)
     scheduler = make_scheduler()
     scheduler.fail_sends = 1
     clock.now = task.date_changed + timedelta(seconds=10)
     scheduler.tick()
     assert not scheduler.should_sync()
-    scheduler.sync()  # what Celery's loop would call
-    assert len(scheduler.sender.pending) == 1
+    scheduler._do_sync()  # what Celery's Scheduler calls when should_sync() says so
+    for pending in scheduler.sender.pending:
+        pending.retry_at = 0  # the back-off is over (test_broker_retry.py times it)
+    scheduler.tick()
+    assert [sent["id"] for sent in scheduler.sent] == [run_task_id(task.pk, clock.now)]
+    assert PeriodicTaskRun.objects.get().state == "sent"
 
 
-def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler):
+def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler, monkeypatch):
+    """SIGTERM lands while a tick queries: Celery's handler calls close() and raises SystemExit.
+
+    The close inside the handler must leave the connection and the lease alone (the tick is
+    half-way through a query); Celery's second close(), after the tick unwound, releases both.
+    """
     scheduler = make_scheduler()
-    scheduler._ticking = True  # SIGTERM arrived while the tick was querying
-    scheduler.close()
-    assert not scheduler._closed
-    scheduler._ticking = False
+    scheduler.tick()
+    held_during_handler = []
+
+    def celerys_handler(signum, frame):
+        scheduler.close()
+        held_during_handler.append(scheduler.lease.epoch is not None)
+        raise SystemExit()
+
+    previous = signal.signal(signal.SIGUSR1, celerys_handler)
+    real_state = PeriodicTasks.state
+
+    def state_interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGUSR1)  # delivered while the tick is in its query
+        return real_state(*args, **kwargs)
+
+    monkeypatch.setattr(PeriodicTasks, "state", state_interrupted)
+    try:
+        with pytest.raises(SystemExit):
+            scheduler.tick()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert held_during_handler == [True]  # the handler's close() released nothing
+    assert (
+        BeatLease.objects.get().expires_at
+        > PeriodicTasks.objects.annotate(now=Now()).values_list("now", flat=True)[0]
+    )
     scheduler.close()  # Celery calls it again once the tick has unwound
-    assert scheduler._closed
+    assert scheduler.lease.epoch is None
+    assert (
+        BeatLease.objects.get().expires_at
+        <= PeriodicTasks.objects.annotate(now=Now()).values_list("now", flat=True)[0]
+    )
 
 
 def test_a_run_carries_the_rows_message_as_it_is_when_the_run_falls_due(make_scheduler, clock, every_10s):
