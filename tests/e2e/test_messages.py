@@ -21,7 +21,7 @@ from django_periodic.models import ClockedSchedule, IntervalSchedule, PeriodicTa
 from tests.support.processes import Cluster, wait_for
 from tests.support.services import BROKERS, require
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 RECORD = "testproject.tasks.record_run"
 TASKS = reverse("admin:django_periodic_periodictask_changelist")
@@ -145,3 +145,20 @@ def test_with_no_queue_set_celerys_task_routes_apply(broker_url, broker, tmp_pat
         cluster.stop_all()
     assert message.headers["periodic_task_name"] == "routed"
     assert message.delivery_info["routing_key"] == routed.name
+
+
+def test_a_task_beat_does_not_import_is_sent_by_name(broker_url, broker, names, tmp_path):
+    queue = broker.declare(Queue(names["queue"]))
+    when = ClockedSchedule.objects.create(clocked_time=timezone.now())
+    task = PeriodicTask.objects.create(
+        name="remote", task="only.on.workers", clocked=when, one_off=True, queue=names["queue"]
+    )
+    cluster = Cluster(broker_url, tmp_path)
+    try:
+        cluster.start_beat()
+        message = next_message(queue, "the message sent by name")
+    finally:
+        cluster.stop_all()
+    run = PeriodicTaskRun.objects.get(task=task)
+    assert (message.headers["task"], message.headers["id"]) == ("only.on.workers", run.celery_task_id)
+    assert message.headers["periodic_task_name"] == "remote"
