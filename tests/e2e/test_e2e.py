@@ -215,3 +215,25 @@ def test_worker_with_embedded_beat(broker_url, tmp_path):
     finally:
         cluster.stop_all()
     assert "is now the leader" in worker.log()
+
+
+def test_a_task_only_the_worker_imports_is_sent_by_name_and_its_outcome_recorded(tmp_path):
+    require(BROKERS["redis"], "redis")
+    when = ClockedSchedule.objects.create(clocked_time=timezone.now())
+    task = PeriodicTask.objects.create(
+        name="worker-only", task="testproject.worker_only.record", clocked=when, one_off=True
+    )
+    cluster = Cluster(BROKERS["redis"], tmp_path)
+    try:
+        cluster.start_worker(include="testproject.worker_only")
+        cluster.start_beat()
+        wait_for(
+            lambda: PeriodicTaskRun.objects.filter(task=task, state="succeeded").exists(),
+            timeout=60,
+            what="the outcome of the run sent by name",
+        )
+    finally:
+        cluster.stop_all()
+    run = PeriodicTaskRun.objects.get(task=task)
+    assert list(runs("worker-only").values_list("task_id", flat=True)) == [run.celery_task_id]
+    assert run.started_at is not None and run.worker
