@@ -162,4 +162,10 @@ DJANGO_PERIODIC = {
 if os.environ.get("TESTPROJECT_BEAT_SCHEDULE"):
     CELERY_BEAT_SCHEDULE = json.loads(os.environ["TESTPROJECT_BEAT_SCHEDULE"])
 
+# Celery's routing, given as JSON by tests: {"task name": {"queue": ...}}
+if os.environ.get("TESTPROJECT_TASK_ROUTES"):
+    import json
+
+    CELERY_TASK_ROUTES = json.loads(os.environ["TESTPROJECT_TASK_ROUTES"])
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

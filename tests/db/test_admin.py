@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
+from io import StringIO
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import checks
+from django.core.management import call_command
 from django.urls import reverse
 
 from django_periodic import checks as periodic_checks
@@ -107,22 +109,39 @@ def test_every_model_is_registered_with_search_for_autocomplete():
     assert checks.run_checks(tags=[checks.Tags.admin]) == []
 
 
+def checked(**options):
+    """What ``manage.py check`` reports: Django runs the registered checks."""
+    out, err = StringIO(), StringIO()
+    call_command("check", stdout=out, stderr=err, **options)
+    return out.getvalue() + err.getvalue()
+
+
 def test_w002_when_beat_scheduler_points_elsewhere(settings):
     settings.CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
     assert [m.id for m in periodic_checks.check_beat_scheduler()] == ["django_periodic.W002"]
+    report = checked()
+    assert "django_periodic.W002" in report and "CELERY_BEAT_SCHEDULER" in report
     settings.CELERY_BEAT_SCHEDULER = "django"
     assert periodic_checks.check_beat_scheduler() == []
+    assert "django_periodic.W002" not in checked()
 
 
 def test_w001_when_django_celery_beat_owns_the_django_alias(monkeypatch):
+    ours = metadata.EntryPoint(
+        name="django", value="django_periodic.schedulers:DatabaseScheduler", group="celery.beat_schedulers"
+    )
     other = metadata.EntryPoint(
         name="django", value="django_celery_beat.schedulers:DatabaseScheduler", group="celery.beat_schedulers"
     )
-    assert periodic_checks.check_django_celery_beat() == []  # only this app installed
+    monkeypatch.setattr(periodic_checks.metadata, "entry_points", lambda group: [ours])
+    assert periodic_checks.check_django_celery_beat() == []  # only this app owns the alias
+    assert "django_periodic.W001" not in checked()
     monkeypatch.setattr(periodic_checks.metadata, "entry_points", lambda group: [other])
     found = periodic_checks.check_django_celery_beat()
     assert [m.id for m in found] == ["django_periodic.W001"]
     assert "-S django_periodic" in found[0].hint
+    report = checked()
+    assert "django_periodic.W001" in report and "-S django_periodic" in report
 
 
 # -- the change list -----------------------------------------------------------------
@@ -442,7 +461,7 @@ def test_enable_disable_and_toggle(admin_client, three):
     assert enabled_names() == ["b", "c"]
 
 
-def test_actions_need_the_change_permission(client, django_user_model, three):
+def test_actions_need_the_change_permission(client, django_user_model, three, published):
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_periodictask"))
     client.force_login(viewer)
@@ -450,6 +469,8 @@ def test_actions_need_the_change_permission(client, django_user_model, three):
     assert "disable_tasks" not in page and "run_tasks_now" not in page
     act(client, "disable_tasks", three)
     assert enabled_names() == ["a", "b"]
+    act(client, "run_tasks_now", three)  # posted by hand: the action is refused, nothing is sent
+    assert published == [] and not PeriodicTaskRun.objects.exists()
 
 
 def test_run_now_sends_with_every_option_through_beats_path(admin_client, published, pinned_clock, every_10s):

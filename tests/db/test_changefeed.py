@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin.sites import site
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 
 from django_periodic.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_periodic.models.changes import PeriodicTaskDeletion, PeriodicTasks
@@ -78,8 +80,10 @@ def test_bulk_create_and_bulk_update(interval):
 
 
 def test_bulk_create_validates(interval):
-    with pytest.raises(Exception, match="JSON list"):
+    v0 = version()
+    with pytest.raises(ValidationError, match="JSON list"):
         PeriodicTask.objects.bulk_create([PeriodicTask(name="x", task="t", interval=interval, args={})])
+    assert not PeriodicTask.objects.exists() and version() == v0
 
 
 def test_schedule_edit_moves_its_tasks_only(tasks, interval):
@@ -196,6 +200,10 @@ def test_next_version_outside_a_transaction_is_refused():
 
 def test_celery_beat_compat_hooks(tasks):
     v0 = version()
+    before = timezone.now()
     PeriodicTasks.changed(tasks[0])
+    assert version() == v0 + 1 and PeriodicTasks.state().reset_version == v0 + 1
+    assert before <= PeriodicTasks.last_change() <= timezone.now()
+    tasks[1].no_changes = True  # django-celery-beat's opt-out
+    PeriodicTasks.changed(tasks[1])
     assert version() == v0 + 1
-    assert PeriodicTasks.last_change() is not None

@@ -1,13 +1,18 @@
 """DatabaseScheduler with an injected clock: what it sends, when, and what it writes."""
 
+import os
+import signal
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import OperationalError, connection
+from django.db.models.functions import Now
 
 from django_periodic.beat.leadership import Lease
 from django_periodic.beat.publish import run_task_id
 from django_periodic.models import (
+    BeatLease,
     ClockedSchedule,
     CrontabSchedule,
     IntervalSchedule,
@@ -151,17 +156,28 @@ def test_clocked_one_off_runs_once_and_is_disabled(make_scheduler, clock):
 
 
 def test_expired_task_is_disabled_not_sent(make_scheduler, clock, every_10s):
-    interval_task(every_10s, expires=clock.now - timedelta(seconds=1))
+    # The clock follows the row: its first run (10 s after it was written) comes before
+    # the expiry, its second (20 s) after it.
+    expires = datetime.now(UTC) + timedelta(seconds=15)
+    task = interval_task(every_10s, expires=expires)
+    assert task.date_changed + timedelta(seconds=20) > expires > task.date_changed + timedelta(seconds=10)
+    clock.now = task.date_changed + timedelta(seconds=10)
     scheduler = make_scheduler()
-    clock.advance(seconds=60)
     scheduler.tick()
-    assert scheduler.sent == [] and not row("t").enabled
+    assert scheduler.names() == ["t"]  # the next run would come after the expiry: no next run
+    clock.now = task.date_changed + timedelta(seconds=25)
+    scheduler.tick()
+    assert scheduler.names() == ["t"] and not row("t").enabled
+    assert make_scheduler().sent == [] and row("t").total_run_count == 1
 
 
 def test_start_time_in_the_future_holds_the_first_run(make_scheduler, clock, every_10s):
-    start = clock.now + timedelta(hours=1)
-    interval_task(every_10s, start_time=start)
+    start = datetime.now(UTC) + timedelta(hours=1)
+    task = interval_task(every_10s, start_time=start)
+    clock.now = task.date_changed + timedelta(seconds=10)  # without start_time: the first run
     scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.sent == []
     clock.now = start - timedelta(seconds=1)
     scheduler.tick()
     assert scheduler.sent == []
@@ -170,14 +186,21 @@ def test_start_time_in_the_future_holds_the_first_run(make_scheduler, clock, eve
     assert scheduler.names() == ["t"]
 
 
+def tomorrow_at(hour, zone):
+    """Tomorrow (by the real date) at ``hour``:00 in ``zone``, in UTC: after every row's stamp."""
+    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
 def test_crontab_in_its_own_time_zone(make_scheduler, clock):
     cron = CrontabSchedule.objects.create(minute="0", hour="9", timezone="America/New_York")
     PeriodicTask.objects.create(name="nine", task="tests.registered", crontab=cron)
-    clock.now = datetime(2026, 6, 1, 12, 59, tzinfo=UTC)
+    nine = tomorrow_at(9, "America/New_York")
+    clock.now = nine - timedelta(minutes=1)
     scheduler = make_scheduler()
     scheduler.tick()
     assert scheduler.sent == []
-    clock.now = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)  # 09:00 EDT
+    clock.now = nine
     scheduler.tick()
     assert scheduler.names() == ["nine"]
 
@@ -398,8 +421,9 @@ def test_jitter_delays_the_send_but_not_the_identity(make_scheduler, clock):
 
     cron = CrontabSchedule.objects.create(minute="0", hour="13", timezone="UTC")
     task = PeriodicTask.objects.create(name="j", task="tests.registered", crontab=cron, jitter_seconds=600)
-    slot = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
+    slot = tomorrow_at(13, "UTC")
     delay = jitter(task.pk, slot, 600)
+    clock.now = slot - timedelta(hours=1)
     scheduler = make_scheduler()
     clock.now = slot + delay - timedelta(seconds=1)
     scheduler.tick()
@@ -452,24 +476,60 @@ def test_solar_row_without_the_extra_is_marked_not_dropped(make_scheduler, monke
 
 
 def test_celery_periodic_sync_never_drops_runs_waiting_for_the_broker(make_scheduler, clock, every_10s):
+    """Celery's loop may call ``_do_sync()``: a run waiting for the broker goes out after it, once."""
     task = interval_task(every_10s)
     scheduler = make_scheduler()
     scheduler.fail_sends = 1
     clock.now = task.date_changed + timedelta(seconds=10)
     scheduler.tick()
     assert not scheduler.should_sync()
-    scheduler.sync()  # what Celery's loop would call
-    assert len(scheduler.sender.pending) == 1
+    scheduler._do_sync()  # what Celery's Scheduler calls when should_sync() says so
+    for pending in scheduler.sender.pending:
+        pending.retry_at = 0  # the back-off is over (test_broker_retry.py times it)
+    scheduler.tick()
+    assert [sent["id"] for sent in scheduler.sent] == [run_task_id(task.pk, clock.now)]
+    assert PeriodicTaskRun.objects.get().state == "sent"
 
 
-def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler):
+def test_close_from_a_signal_during_a_tick_waits_for_the_tick(make_scheduler, monkeypatch):
+    """SIGTERM lands while a tick queries: Celery's handler calls close() and raises SystemExit.
+
+    The close inside the handler must leave the connection and the lease alone (the tick is
+    half-way through a query); Celery's second close(), after the tick unwound, releases both.
+    """
     scheduler = make_scheduler()
-    scheduler._ticking = True  # SIGTERM arrived while the tick was querying
-    scheduler.close()
-    assert not scheduler._closed
-    scheduler._ticking = False
+    scheduler.tick()
+    held_during_handler = []
+
+    def celerys_handler(signum, frame):
+        scheduler.close()
+        held_during_handler.append(scheduler.lease.epoch is not None)
+        raise SystemExit()
+
+    previous = signal.signal(signal.SIGUSR1, celerys_handler)
+    real_state = PeriodicTasks.state
+
+    def state_interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGUSR1)  # delivered while the tick is in its query
+        return real_state(*args, **kwargs)
+
+    monkeypatch.setattr(PeriodicTasks, "state", state_interrupted)
+    try:
+        with pytest.raises(SystemExit):
+            scheduler.tick()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert held_during_handler == [True]  # the handler's close() released nothing
+    assert (
+        BeatLease.objects.get().expires_at
+        > PeriodicTasks.objects.annotate(now=Now()).values_list("now", flat=True)[0]
+    )
     scheduler.close()  # Celery calls it again once the tick has unwound
-    assert scheduler._closed
+    assert scheduler.lease.epoch is None
+    assert (
+        BeatLease.objects.get().expires_at
+        <= PeriodicTasks.objects.annotate(now=Now()).values_list("now", flat=True)[0]
+    )
 
 
 def test_a_run_carries_the_rows_message_as_it_is_when_the_run_falls_due(make_scheduler, clock, every_10s):

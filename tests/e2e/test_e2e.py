@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from django_periodic.beat.publish import run_task_id
 from django_periodic.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -26,7 +28,7 @@ from testproject.models import TaskRun
 from tests.support.processes import CELERY, Cluster, wait_for
 from tests.support.services import BROKERS, require
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 RECORD = "testproject.tasks.record_run"
 
@@ -66,6 +68,8 @@ def test_schedules_edits_and_restart(cluster):
         kwargs={"k": "v"},
         headers={"h": "x"},
     )
+    # stays enabled throughout: its runs mark how far beat has got, and it crosses the restart
+    PeriodicTask.objects.create(name="control", task=RECORD, interval=every_second, args=["control"])
     cluster.start_worker()
     beat = cluster.start_beat()
     try:
@@ -84,51 +88,72 @@ def test_schedules_edits_and_restart(cluster):
         task.save()
         wait_for(lambda: runs("every-second").filter(args=["edited"]).exists(), what="the edit")
 
-        # disable, then delete
+        # disable, then delete: no run scheduled after the write is sent
         PeriodicTask.objects.filter(name="every-second").update(enabled=False)
-        wait_for(
-            lambda: "Applied" in beat.log() and _quiet("every-second", 2.5),
-            timeout=15,
-            what="runs to stop after disabling",
-        )
+        disabled_at = timezone.now()
+        control_received_after(disabled_at)
+        assert_nothing_scheduled_after("every-second", disabled_at)
         PeriodicTask.objects.filter(name="from-code").delete()
-        wait_for(lambda: _quiet("from-code", 2.5), timeout=15, what="runs to stop after deleting")
+        deleted_at = timezone.now()
+        control_received_after(deleted_at)
+        assert_nothing_scheduled_after("from-code", deleted_at)
     finally:
         assert beat.stop() == 0, beat.log()[-3000:]
 
-    # restart: nothing sent twice, the one-off stays done
-    before = Counter(TaskRun.objects.values_list("task_id", flat=True))
-    PeriodicTask.objects.filter(name="every-second").update(enabled=True)
+    # restart: the control task kept its run state; no slot of it is sent twice
+    stopped_at = timezone.now()
     beat = cluster.start_beat("beat-again")
     wait_for(
-        lambda: runs("every-second").count() > before_count(before, "every-second"),
-        what="runs after the restart",
+        lambda: runs("control").filter(task_id__in=slot_ids("control", stopped_at)).count() >= 2,
+        what="control runs after the restart",
     )
     beat.stop()
     ids = Counter(TaskRun.objects.values_list("task_id", flat=True))
     assert max(ids.values()) == 1, "a run was received twice"
+    slots = Counter(
+        PeriodicTaskRun.objects.filter(task_name="control").values_list("scheduled_at", flat=True)
+    )
+    assert max(slots.values()) == 1, "a slot was recorded twice"
     assert runs("one-off").count() == 1
     one_off = PeriodicTask.objects.get(name="one-off")
     assert (one_off.enabled, one_off.total_run_count) == (False, 1)
     # options and headers reached the worker
     first = runs("every-second").first()
     assert first.kwargs == {"k": "v"}
-    recorded = PeriodicTask.objects.get(name="every-second").total_run_count
     # every recorded run arrives (the worker may still be reading the last ones), except a
     # run SIGTERM caught between recording and publishing: the ledger keeps it for the next start
-    outbox = PeriodicTaskRun.objects.filter(task_name="every-second", state="recorded").count()
-    wait_for(lambda: runs("every-second").count() >= recorded - outbox, timeout=10, what="the recorded runs")
-    assert runs("every-second").count() == recorded - outbox
+    recorded = PeriodicTask.objects.get(name="control").total_run_count
+    outbox = PeriodicTaskRun.objects.filter(task_name="control", state="recorded").count()
+    wait_for(lambda: runs("control").count() >= recorded - outbox, timeout=30, what="the recorded runs")
+    assert runs("control").count() == recorded - outbox
 
 
-def before_count(counter, name):
-    return TaskRun.objects.filter(periodic_task_name=name, task_id__in=list(counter)).count()
+def slot_ids(name, after):
+    """Task ids of the runs of ``name`` the ledger scheduled after ``after``."""
+    scheduled = PeriodicTaskRun.objects.filter(task_name=name, scheduled_at__gt=after)
+    return list(scheduled.values_list("celery_task_id", flat=True))
 
 
-def _quiet(name, seconds):
-    """True when the task has runs and none arrived in the last ``seconds``."""
-    last = runs(name).order_by("-ran_at").values_list("ran_at", flat=True).first()
-    return last is not None and timezone.now() - last > timedelta(seconds=seconds)
+def control_received_after(instant):
+    """Wait until the worker has a control run scheduled more than a second after ``instant``.
+
+    Beat has then ticked past ``instant``, and the (solo, first-in first-out) worker has
+    taken every message published before that run.
+    """
+    later = instant + timedelta(seconds=1)
+    wait_for(
+        lambda: runs("control").filter(task_id__in=slot_ids("control", later)).exists(),
+        timeout=30,
+        what="a control run after the write",
+    )
+
+
+def assert_nothing_scheduled_after(name, instant):
+    assert slot_ids(name, instant) == [], f"{name} was recorded for a slot after it was disabled or deleted"
+    arrived = set(runs(name).values_list("task_id", flat=True))
+    assert not arrived & set(slot_ids(name, instant))
+    before = set(PeriodicTaskRun.objects.filter(task_name=name).values_list("celery_task_id", flat=True))
+    assert arrived <= before, f"{name}: a run arrived that the ledger never recorded"
 
 
 def test_crontab_in_a_non_utc_zone_fires_at_its_local_minute(broker_url, tmp_path):
@@ -152,8 +177,8 @@ def test_crontab_in_a_non_utc_zone_fires_at_its_local_minute(broker_url, tmp_pat
         PeriodicTask.objects.create(name="kolkata", task=RECORD, crontab=cron)
         wait_for(lambda: runs("kolkata").exists(), timeout=90, what="the crontab run")
         task = PeriodicTask.objects.get(name="kolkata")
-        assert abs((task.last_run_at - boundary).total_seconds()) < 2
-        assert runs("kolkata").count() == 1
+        # the run's identity is its slot: the boundary read in Asia/Kolkata, exactly
+        assert list(runs("kolkata").values_list("task_id", flat=True)) == [run_task_id(task.pk, boundary)]
     finally:
         cluster.stop_all()
 
@@ -164,10 +189,11 @@ def test_sigterm_stops_beat_quickly_with_state_written(cluster):
     cluster.start_worker()
     beat = cluster.start_beat()
     wait_for(lambda: runs("tick").exists(), what="a run")
-    started = datetime.now(UTC)
+    started = time.monotonic()
+    # a clean exit (code 0) within Process.stop's 15 s, else it is killed and the code differs;
+    # how fast is measured, not asserted (0.2-0.4 s here)
     assert beat.stop(signal.SIGTERM) == 0
-    # Typically 0.2-0.4 s; the bound leaves room for CI running three environments at once.
-    assert (datetime.now(UTC) - started).total_seconds() < 3
+    print(f"beat stopped {time.monotonic() - started:.2f}s after SIGTERM")
     sent = beat.log().count("Sending due task tick ")
     assert PeriodicTask.objects.get(name="tick").total_run_count == sent
 
@@ -189,3 +215,25 @@ def test_worker_with_embedded_beat(broker_url, tmp_path):
     finally:
         cluster.stop_all()
     assert "is now the leader" in worker.log()
+
+
+def test_a_task_only_the_worker_imports_is_sent_by_name_and_its_outcome_recorded(tmp_path):
+    require(BROKERS["redis"], "redis")
+    when = ClockedSchedule.objects.create(clocked_time=timezone.now())
+    task = PeriodicTask.objects.create(
+        name="worker-only", task="testproject.worker_only.record", clocked=when, one_off=True
+    )
+    cluster = Cluster(BROKERS["redis"], tmp_path)
+    try:
+        cluster.start_worker(include="testproject.worker_only")
+        cluster.start_beat()
+        wait_for(
+            lambda: PeriodicTaskRun.objects.filter(task=task, state="succeeded").exists(),
+            timeout=60,
+            what="the outcome of the run sent by name",
+        )
+    finally:
+        cluster.stop_all()
+    run = PeriodicTaskRun.objects.get(task=task)
+    assert list(runs("worker-only").values_list("task_id", flat=True)) == [run.celery_task_id]
+    assert run.started_at is not None and run.worker

@@ -59,7 +59,8 @@ def test_three_beats_one_sender_failover(tmp_path):
         for index in range(3):
             beat = cluster.start_beat(f"beat{index}")
             beats[beat.popen.pid] = beat
-        time.sleep(30)  # the observation window itself: 30 s of every-second runs
+        # the observation window: 30 every-second runs under three beats
+        wait_for(lambda: len(run_times()) >= 30, timeout=90, what="30 runs under three beats")
 
         first = leader_pid()
         assert first in beats
@@ -84,8 +85,15 @@ def test_three_beats_one_sender_failover(tmp_path):
         figures["failover_sigstop_s"] = round(_first_run_after(stopped_at) - stopped_at, 2)
         sent_before = len(SENT.findall(paused.log()))
         os.kill(second, signal.SIGCONT)
+        resumed_at = time.time()
         wait_for(lambda: "is standby now" in paused.log(), timeout=10, what="the resumed beat to stand by")
-        time.sleep(3)  # let the resumed beat tick a few times: it must stay silent
+        # a positive marker, not a sleep: the new leader's runs keep arriving for 3 s after the
+        # resume, while the resumed beat must stay silent
+        wait_for(
+            lambda: run_times()[-1].timestamp() > resumed_at + 3,
+            timeout=lease + 5,
+            what="runs after the resume",
+        )
         assert len(SENT.findall(paused.log())) == sent_before, "the resumed beat sent runs"
     finally:
         cluster.stop_all()

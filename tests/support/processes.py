@@ -88,12 +88,14 @@ class Cluster:
         }
         self.processes: list[Process] = []
 
-    def start_worker(self, pool: str = "solo", concurrency: int = 1) -> Process:
+    def start_worker(self, pool: str = "solo", concurrency: int = 1, include: str = "") -> Process:
+        """A worker on this cluster's queue; ``include`` names modules only the worker imports."""
         worker = self._start(
             "worker",
             [
                 *CELERY,
                 "worker",
+                *(["--include", include] if include else []),
                 "-P",
                 pool,
                 "-c",
