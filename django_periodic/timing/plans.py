@@ -89,9 +89,17 @@ def _policy(schedule: Any, state: RunState) -> tuple[str, timedelta]:
 
 
 def is_missed(schedule: Any, state: RunState, slot: datetime, now: datetime) -> bool:
-    """Whether the run of ``slot`` is too late to send under the task's policy."""
+    """Whether the run of ``slot`` is too late to send under the task's policy: under
+    MISSED_SKIP, any run past its grace; under MISSED_ALL, a run older than the most
+    recent ``missed_limit`` ones (beat could not tick for a while)."""
     policy, grace = _policy(schedule, state)
-    return policy == MISSED_SKIP and slot < to_utc(now) - grace
+    now = to_utc(now)
+    if policy == MISSED_SKIP:
+        return slot < now - grace
+    if policy == MISSED_ALL and slot < now - grace:
+        recent = most_recent_runs(schedule, slot, now, max(state.missed_limit, 1))
+        return bool(recent) and slot < recent[0]
+    return False
 
 
 def _catch_up(schedule: Any, state: RunState, planned: datetime | None, now: datetime) -> datetime | None:
