@@ -20,6 +20,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from django_periodic.importing.dcb import Plan, ScheduleMap
 from django_periodic.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +231,11 @@ def test_a_task_of_the_same_name_is_updated_and_its_run_state_only_moves_forward
 def test_dry_run_and_disable_source_together_are_refused(dcb):
     with pytest.raises(CommandError, match="--dry-run writes nothing"):
         run("--dry-run", "--disable-source")
+
+
+def test_a_task_whose_schedule_row_is_gone_is_reported(dcb):
+    schedules = ScheduleMap("crontab", Plan(), connection.alias)
+    with pytest.raises(
+        ValueError, match=r"its crontab schedule \(id 999\) is not in django_celery_beat_crontab"
+    ):
+        schedules.resolve(999)
