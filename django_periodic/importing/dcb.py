@@ -11,14 +11,14 @@ django-celery-beat sent is sent again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
+from django.db import connections, transaction
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
@@ -300,19 +300,57 @@ def _write_schedules(plan: Plan, using: str) -> None:
                 setattr(task, f"{kind}_id", plan.placeholders[ref].pk)
 
 
+def _insert(tasks: Sequence[PeriodicTask], using: str) -> None:
+    """INSERT the tasks, each value prepared by its field as the ORM does.
+
+    COPY on PostgreSQL with psycopg 3 (as the run ledger does: several times faster than
+    a multi-row INSERT), executemany elsewhere (SQLite loops in C, MySQL's driver makes
+    it one multi-row INSERT).
+    """
+    connection = connections[using]
+    meta = PeriodicTask._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.column]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    rows = [[f.get_db_prep_save(f.pre_save(task, True), connection) for f in fields] for task in tasks]
+    with connection.cursor() as cursor:
+        if _copies(connection):
+            sql = f"COPY {table} ({columns}) FROM STDIN"
+            cursor._execute_with_wrappers(sql, rows, many=True, executor=_copy_rows)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+def _copies(connection: Any) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
+
+
+def _copy_rows(sql: str, rows: list[list[Any]], many: bool, context: Any) -> None:
+    """Django's executor signature, over psycopg 3's COPY ... FROM STDIN."""
+    with context["connection"].wrap_database_errors, context["cursor"].cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def write(plan: Plan, using: str, advance: Advance) -> None:
     """Write the plan (call inside the transaction that read it)."""
     _write_schedules(plan, using)
     if plan.created:
         # The plan validated each task and kept the reason of each it refused; the
-        # queryset's bulk_create would validate them all again (half the import's time),
-        # so the new tasks are stamped with the next version here, as it does, and inserted.
+        # queryset's bulk_create would validate them all again, and the ORM's insert
+        # compiler costs more than the rest of the import. So the new tasks are stamped
+        # with the next version here, as bulk_create does, and inserted with executemany.
         version = PeriodicTasks.next_version(using)
-        tasks = PeriodicTask.objects.using(using).all()
         for chunk in chunks(plan.created, BATCH):
             for task in chunk:
                 task.version = version
-            models.QuerySet.bulk_create(tasks, chunk)
+            _insert(chunk, using)
             advance(len(chunk))
     updated = [task for task, _fields in plan.updated]
     for chunk in chunks(updated, BATCH):
