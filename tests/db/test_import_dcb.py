@@ -20,7 +20,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from django_periodic.importing.dcb import Plan, ScheduleMap
+from django_periodic.importing.dcb_plan import Plan, ScheduleMap
 from django_periodic.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 
 pytestmark = pytest.mark.django_db
