@@ -60,22 +60,26 @@ def drop_dcb_tables() -> None:
         cursor.execute("DELETE FROM django_content_type WHERE app_label = %s", ["django_celery_beat"])
 
 
+def with_dcb_installed() -> dict[str, str]:
+    """The environment of a process of the test project with django-celery-beat installed."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "testproject.settings_dcb",
+        "DJANGO_PERIODIC_DB_NAME": str(connection.settings_dict["NAME"]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
 @pytest.fixture(scope="module")
 def dcb(django_db_setup, django_db_blocker):
     """django-celery-beat's rows as its models stored them, by task name."""
     with django_db_blocker.unblock():
         drop_dcb_tables()  # left by an interrupted run
         connection.close()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "testproject.settings_dcb",
-            "DJANGO_PERIODIC_DB_NAME": str(connection.settings_dict["NAME"]),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
         seeded = subprocess.run(
             [sys.executable, "-m", "tests.support.dcb_seed"],
             cwd=ROOT,
-            env=env,
+            env=with_dcb_installed(),
             capture_output=True,
             text=True,
             timeout=120,
@@ -239,3 +243,18 @@ def test_a_task_whose_schedule_row_is_gone_is_reported(dcb):
         ValueError, match=r"its crontab schedule \(id 999\) is not in django_celery_beat_crontab"
     ):
         schedules.resolve(999)
+
+
+# No test transaction left open: on SQLite it would hold the write lock the other process waits for.
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_the_same_with_django_celery_beat_still_installed(dcb):
+    command = [sys.executable, "manage.py", "periodic_tasks", "import-django-celery-beat", "--dry-run"]
+    done = subprocess.run(
+        command, cwd=ROOT, env=with_dcb_installed(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "10 task(s) in django-celery-beat: 7 would create, 0 would update, 0 unchanged, 3 not imported"
+        in (done.stdout)
+    )
+    assert "Reading: 10 of 10 tasks" in done.stderr  # not a terminal: progress as lines
