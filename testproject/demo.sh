@@ -75,7 +75,7 @@ trap 'interrupted=1; exit 130' INT
 trap 'exit 143' TERM
 
 start worker "$PYTHON" -m celery -A testproject worker -P solo -l info
-start beat "$PYTHON" -m celery -A testproject beat -S django -l info --pidfile= \
+start beat "$PYTHON" -m celery -A testproject beat -S django_periodic -l info --pidfile= \
     --schedule "$DJANGO_PERIODIC_VAR/beat-schedule"
 start web "$PYTHON" manage.py runserver "127.0.0.1:$port" --noreload
 

@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 log() { printf '\n== %s\n' "$*"; }
 
-apt_packages=(libmariadb-dev pkg-config chromium)
+apt_packages=(libmariadb-dev pkg-config chromium gettext fonts-noto-cjk)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

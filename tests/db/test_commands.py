@@ -142,3 +142,9 @@ def test_demo_schedules_creates_missing_sample_tasks_and_leaves_existing_ones():
     assert again.clocked_id == one_off.clocked_id and ClockedSchedule.objects.count() == 1
     assert PeriodicTask.objects.get(name="demo: record every 10 seconds").args == [7]
     assert PeriodicTask.objects.count() == 3
+
+
+def test_import_from_django_celery_beat_without_its_tables_says_where_to_look():
+    with pytest.raises(CommandError, match="django_celery_beat_periodictask is not in the database default"):
+        run("import-django-celery-beat")
+    assert not PeriodicTask.objects.exists()

@@ -8,6 +8,7 @@ periodic_tasks health [--this-host] [--leader] [--grace SECONDS]   (exit 0 healt
 periodic_tasks pause NAME [--reason TEXT] [--by WHO] / periodic_tasks resume NAME
 periodic_tasks export [-o FILE] [--format json|yaml] [--with-state]
 periodic_tasks import FILE [--dry-run] [--prune]
+periodic_tasks import-django-celery-beat [--dry-run] [--disable-source] [--database DB]
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from ...conf import app_settings
+from ...importing.dcb import import_dcb
+from ...importing.dcb_source import SourceError
+from ...importing.progress import Progress
 from ...models import BeatLease, PeriodicTask, PeriodicTaskRun
 from ...models.runs import prune_runs as prune_run_rows
 from .. import health, pausing, schedule_files
@@ -50,6 +56,23 @@ class Command(BaseCommand):
         )
         pausing.add_parsers(commands)
         schedule_files.add_parsers(commands)
+        dcb = commands.add_parser(
+            "import-django-celery-beat",
+            help=str(_("copy django-celery-beat's schedules and run state into django-periodic")),
+        )
+        dcb.add_argument(
+            "--dry-run", action="store_true", help=str(_("show what would change; write nothing"))
+        )
+        dcb.add_argument(
+            "--disable-source",
+            action="store_true",
+            help=str(_("disable the imported tasks in django-celery-beat's table, in the same transaction")),
+        )
+        dcb.add_argument(
+            "--database",
+            default=DEFAULT_DB_ALIAS,
+            help=str(_("the database alias to read and write (default: default)")),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
@@ -67,6 +90,8 @@ class Command(BaseCommand):
             schedule_files.export(options, self.stdout)
         elif command == "import":
             schedule_files.load(options, self.stdout)
+        elif command == "import-django-celery-beat":
+            self.import_dcb(options)
         else:
             self.leader()
 
@@ -158,3 +183,51 @@ class Command(BaseCommand):
             if not deleted and after is None:
                 break
         self.stdout.write(f"Deleted {total} run(s).")
+
+    def import_dcb(self, options: dict[str, Any]) -> None:
+        dry_run, disable = options["dry_run"], options["disable_source"]
+        if dry_run and disable:
+            raise CommandError(
+                _("--dry-run writes nothing, so it cannot --disable-source: give one of them.")
+            )
+        progress = Progress(self.stderr._out, tty=self.stderr.isatty())
+        try:
+            plan = import_dcb(options["database"], dry_run=dry_run, disable_source=disable, progress=progress)
+        except SourceError as exc:
+            raise CommandError(str(exc)) from exc
+        verbose = dry_run or options["verbosity"] >= 2
+        create, update = (_("would create"), _("would update")) if dry_run else (_("created"), _("updated"))
+        if verbose:
+            for task in plan.created:
+                self.stdout.write(f"{create} {task.name}")
+            for task, fields in plan.updated:
+                self.stdout.write(f"{update} {task.name}: {', '.join(fields)}")
+        for problem in plan.problems:
+            self.stdout.write(
+                _("not imported: %(name)s (django-celery-beat id %(id)s): %(reason)s")
+                % {"name": problem.name, "id": problem.source_id, "reason": problem.reason}
+            )
+        new_schedules = sum(len(rows) for rows in plan.new_schedules.values())
+        summary = _(
+            "%(read)s task(s) in django-celery-beat: %(created)s %(create)s, %(updated)s %(update)s, "
+            "%(unchanged)s unchanged, %(problems)s not imported; %(schedules)s new schedule(s), "
+            "%(reused)s equal one(s) reused."
+        ) % {
+            "read": plan.read,
+            "created": len(plan.created),
+            "create": create,
+            "updated": len(plan.updated),
+            "update": update,
+            "unchanged": len(plan.unchanged),
+            "problems": len(plan.problems),
+            "schedules": new_schedules,
+            "reused": plan.reused_schedules,
+        }
+        self.stdout.write(summary)
+        if dry_run:
+            self.stdout.write(str(_("Dry run: nothing was written.")))
+        elif disable:
+            self.stdout.write(
+                _("Disabled %(count)s task(s) in django-celery-beat's table.")
+                % {"count": plan.disabled_in_source}
+            )
