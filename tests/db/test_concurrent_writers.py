@@ -22,18 +22,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SECONDS = float(os.environ.get("TEST_CHANGEFEED_SECONDS", "6"))
 
 
-def blocked_or_done(done: threading.Event, timeout: float = 60.0) -> bool:
+def blocked_or_done(done: threading.Event, thread: threading.Thread, timeout: float = 60.0) -> bool:
     """Wait until ``done`` is set or another connection waits for a lock; True when blocked."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if done.is_set():
             return False
+        assert thread.error is None, thread.error
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            else:
                 cursor.execute(
-                    "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            else:
+                # another connection in the middle of a statement (waiting: nothing else runs)
+                cursor.execute(
+                    "SELECT COUNT(*) FROM information_schema.processlist WHERE id <> CONNECTION_ID() "
+                    "AND db = DATABASE() AND command = 'Query' AND info LIKE 'UPDATE%%'"
                 )
             if cursor.fetchone()[0]:
                 return True
@@ -45,10 +51,14 @@ def in_thread(target, *args):
     def run():
         try:
             target(*args)
+        except BaseException as exc:
+            thread.error = exc
+            raise
         finally:
             connections.close_all()
 
     thread = threading.Thread(target=run, daemon=True)
+    thread.error = None
     thread.start()
     return thread
 
@@ -77,7 +87,7 @@ def test_a_task_created_on_a_schedule_being_edited_is_read_with_the_edit(make_sc
     editor = in_thread(edit_in_an_outer_transaction)
     assert edited.wait(60)
     creator = in_thread(create_a_task)
-    blocked_or_done(created)
+    blocked_or_done(created, creator)
     scheduler.tick()  # beat polls while the edit is open
     release.set()
     editor.join(60)
