@@ -267,7 +267,7 @@ def test_search_and_filter(page):
     page.locator("#changelist-filter a", has_text="Clocked").click()
     expect(rows).to_have_text(["Launch"])
     page.locator("#changelist-filter a", has_text="All").first.click()
-    page.locator("#changelist-filter details", has_text="By task name").locator(
+    page.locator("#changelist-filter details", has_text="By Celery task").locator(
         "a", has_text="testproject.tasks.say"
     ).click()
     expect(rows).to_have_text(["Launch", "Morning report"])
