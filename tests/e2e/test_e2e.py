@@ -203,7 +203,7 @@ def test_worker_with_embedded_beat(broker_url, tmp_path):
     PeriodicTask.objects.create(name="embedded", task=RECORD, interval=every_second)
     cluster = Cluster(broker_url, tmp_path)
     worker = cluster._start("worker-embedded", [
-        *CELERY, "worker", "-B", "--scheduler", "django", "-P", "solo", "-Q", cluster.queue,
+        *CELERY, "worker", "-B", "--scheduler", "django_periodic", "-P", "solo", "-Q", cluster.queue,
         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info",
         "-n", f"{cluster.queue}@%h", "--schedule", str(tmp_path / "beat-schedule"),
     ])  # fmt: skip
