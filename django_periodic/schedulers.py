@@ -104,6 +104,9 @@ class DatabaseScheduler(Scheduler):
                 logger.info("This beat (%s) is standby: another beat holds the lease.", self.lease.holder)
         except DatabaseError as exc:
             self._database_failed("reading the schedule at start", exc)
+        except Exception:  # never the end of beat: the first tick reads the schedule again
+            logger.exception("Unexpected error while reading the schedule at start; beat tries again.")
+            self._version = None
 
     def _follow_lease(self) -> None:
         change = self.lease.maintain()
@@ -239,7 +242,10 @@ class DatabaseScheduler(Scheduler):
         except Exception:  # a bug, or a row no guard knew: never the end of beat
             logger.exception("Unexpected error while ticking; beat keeps running and tries again.")
             return self._backoff_seconds()
-        self.sender.retry_due(self.clock())
+        try:
+            self.sender.retry_due(self.clock())  # renews the lease when due: a database call
+        except DatabaseError as exc:
+            return self._database_failed("retrying runs for the broker", exc)
         return self._sleep_time(self.clock())
 
     def _sleep_time(self, now: datetime) -> float:
@@ -339,8 +345,8 @@ class DatabaseScheduler(Scheduler):
                 self.Model, sending, batch, overlapping, missed, now,
                 using=self.using, lease=self.lease, ledger=self.ledger, late_after=float(self.max_interval),
             )  # fmt: skip
-        except DatabaseError:
-            for plan, _slot, _following in sending:  # still due: they go out once the database is back
+        except Exception:
+            for plan, _slot, _following in sending:  # still due: they go out once the tick succeeds
                 if self.plans.get(plan.model_id) is plan:
                     self.plans.push(plan)
             raise

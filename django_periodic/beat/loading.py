@@ -161,8 +161,8 @@ class Loader:
             task_id = message[0]
             try:
                 Run.from_row(tuple(message))
-            except RowError as exc:
-                reason = f"{exc}"
+            except Exception as exc:  # RowError, or whatever else one row's fields raise
+                reason = f"{exc}" or type(exc).__name__
                 if reason == stored_error:
                     del self.errors[task_id]  # unchanged: nothing to write
                 else:

@@ -46,7 +46,10 @@ class TaskPlan:
             return slot
 
     def is_missed(self, slot: datetime, now: datetime) -> bool:
-        """Whether the run of ``slot`` is too late to send under the task's policy."""
+        """Whether the run of ``slot`` is too late to send under the task's policy (lateness
+        counts from when it was due: its slot plus its jitter)."""
+        if self.jitter_seconds:
+            now -= self.due_at(slot) - slot
         return is_missed(self.schedule, self.state, slot, now)
 
     def following(self, slot: datetime, now: datetime) -> datetime | None:

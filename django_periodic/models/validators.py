@@ -121,19 +121,28 @@ def time_option(name: str, value: Any) -> datetime | float | None:
     """
     if value is None:
         return None
-    seconds_allowed = name in ("expires", "countdown")
-    if isinstance(value, int | float) and not isinstance(value, bool) and seconds_allowed:
+    try:
+        read = _read_time_option(name, value)
+    except (ValueError, OverflowError, TypeError):  # "2026-02-30", an offset of +24:00, 10**400
+        read = None
+    if read is not None:
+        return read
+    raise ValidationError(
+        _("options: %(option)s=%(value)s cannot be used: it must be %(kind)s (at most 100 years away)."),
+        code="bad_time_option",
+        params={"option": name, "value": json.dumps(value, default=str), "kind": _TIME_OPTIONS[name]},
+    )
+
+
+def _read_time_option(name: str, value: Any) -> datetime | float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and name in ("expires", "countdown"):
         if math.isfinite(value) and -MAX_OPTION_SECONDS <= value <= MAX_OPTION_SECONDS:
             return value
     elif isinstance(value, str) and name != "countdown":
         parsed = parse_datetime(value)
         if parsed is not None and parsed.year < 9999:
             return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
-    raise ValidationError(
-        _("options: %(option)s=%(value)s cannot be used: it must be %(kind)s (at most 100 years away)."),
-        code="bad_time_option",
-        params={"option": name, "value": json.dumps(value, default=str), "kind": _TIME_OPTIONS[name]},
-    )
+    return None
 
 
 def time_options(options: dict[str, Any]) -> dict[str, Any]:

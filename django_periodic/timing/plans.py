@@ -79,13 +79,18 @@ def _is_interval(schedule: Any) -> bool:
     return type(schedule) is celery_schedules.schedule
 
 
+#: A run that goes out this late is still on time, whatever the grace period: beat wakes at
+#: a run's due time, but a busy tick (a burst of thousands of runs) may take seconds.
+ON_TIME = timedelta(seconds=5)
+
+
 def _policy(schedule: Any, state: RunState) -> tuple[str, timedelta]:
-    """The missed-run policy in force and its grace period."""
+    """The missed-run policy in force and its grace period (at least :data:`ON_TIME`)."""
     if state.grace is not None:
-        return state.missed, timedelta(seconds=state.grace)
+        return state.missed, max(timedelta(seconds=state.grace), ON_TIME)
     if state.missed == MISSED_ONCE and state.starting_deadline is not None and not _is_interval(schedule):
-        return MISSED_SKIP, timedelta(seconds=state.starting_deadline)
-    return state.missed, timedelta(0)
+        return MISSED_SKIP, max(timedelta(seconds=state.starting_deadline), ON_TIME)
+    return state.missed, ON_TIME
 
 
 def is_missed(schedule: Any, state: RunState, slot: datetime, now: datetime) -> bool:

@@ -329,3 +329,39 @@ def test_the_admin_warns_of_a_task_name_this_project_does_not_register(admin_cli
     assert "is not registered in this project&#x27;s Celery app" in page.content.decode()
     page = admin_client.get(f"/admin/django_periodic/periodictask/{known.pk}/change/")
     assert "is not registered" not in page.content.decode()
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30T00:00:00", "2026-01-01T00:00:00+24:00", 10**400])
+def test_an_impossible_time_option_marks_its_row_at_every_read(make_scheduler, clock, healthy, bad):
+    every = healthy.interval
+    with pytest.raises(ValidationError):  # refused with the field's message, not a ValueError
+        PeriodicTask.objects.create(name="x", task="x", interval=every, options={"expires": bad})
+    task = PeriodicTask.objects.create(name="bad", task="x", interval=every)
+    PeriodicTask.objects.filter(pk=task.pk).update(options={"expires": bad})
+    clock.now = PeriodicTask.objects.get(pk=task.pk).date_changed + timedelta(seconds=10)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    assert scheduler.names() == ["healthy"] and "expires" in error_of("bad")
+    restarted = make_scheduler()  # the full read rechecks the marked row
+    restarted.tick()
+    clock.advance(seconds=10)
+    restarted.tick()
+    assert restarted.names() == ["healthy"] and "expires" in error_of("bad")
+
+
+@pytest.mark.parametrize("jitter", [None, 5])
+def test_skip_without_a_grace_period_still_sends_a_run_a_moment_late(make_scheduler, clock, jitter):
+    every = IntervalSchedule.objects.create(every=60, period="seconds")
+    task = PeriodicTask.objects.create(
+        name="s", task="tests.registered", interval=every, missed_runs="skip", jitter_seconds=jitter
+    )
+    scheduler = make_scheduler()
+    sent = 0
+    clock.now = task.date_changed
+    for _ in range(5):
+        clock.now = (
+            scheduler.plans.next_due_at() + timedelta(milliseconds=2) if scheduler.plans.heap else clock.now
+        )
+        scheduler.tick()
+        sent = len(scheduler.sent)
+    assert sent >= 4  # a tick 2 ms after the due time is not a missed run
