@@ -39,6 +39,12 @@ class DjangoPeriodicConfig(AppConfig):
             sender=PeriodicTasks,
             dispatch_uid="django_periodic.counter_loaded",
         )
+        for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+            pre_save.connect(
+                signals.lock_counter_before_loaded_row,
+                sender=model,
+                dispatch_uid=f"django_periodic.{model._meta.model_name}_loading",
+            )
         for model in (IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
             post_save.connect(
                 signals.restamp_loaded_schedule,

@@ -54,7 +54,17 @@ def _validated(objs: Iterable[Any]) -> list[Any]:
     return objs
 
 
-class PeriodicTaskQuerySet(models.QuerySet):
+class CounterFirst:
+    """``update_or_create`` takes the change counter before Django locks the row it looks up
+    (``select_for_update``), so it keeps the lock order every write path keeps."""
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic(using=self.db):  # type: ignore[attr-defined]
+            lock_counter(self.db)  # type: ignore[attr-defined]
+            return super().update_or_create(*args, **kwargs)  # type: ignore[misc]
+
+
+class PeriodicTaskQuerySet(CounterFirst, models.QuerySet):
     """Tasks: ``update``, ``delete``, ``bulk_create`` and ``bulk_update`` stamp a version."""
 
     def get_by_natural_key(self, name: str) -> Any:
@@ -135,7 +145,7 @@ class PeriodicTaskQuerySet(models.QuerySet):
             return super().bulk_update(objs, fields, *args, **kwargs)
 
 
-class ScheduleQuerySet(models.QuerySet):
+class ScheduleQuerySet(CounterFirst, models.QuerySet):
     """Schedule rows: an edit moves the version of every task that points to them."""
 
     def get_by_natural_key(self, *values: Any) -> Any:
@@ -172,7 +182,18 @@ class ScheduleQuerySet(models.QuerySet):
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         objs = _validated(objs)
-        return super().bulk_create(objs, *args, **kwargs)
+        if not kwargs.get("update_conflicts"):
+            return super().bulk_create(objs, *args, **kwargs)
+        # rows updated on conflict are schedule edits: their tasks take the new version
+        with transaction.atomic(using=self.db):
+            version = lock_counter(self.db)
+            created = super().bulk_create(objs, *args, **kwargs)
+            keys = [obj.pk for obj in created]
+            if None in keys:  # MySQL returns no keys for the rows it updated: beat re-reads all
+                PeriodicTasks.next_version(self.db, reset=True)
+            elif keys:
+                bump_tasks_using(self.model, keys, self.db, version)
+            return created
 
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
         objs = _validated(objs)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .changes import PeriodicTaskDeletion, PeriodicTasks
-from .querysets import bump_tasks_using
+from .querysets import bump_tasks_using, lock_counter
 
 
 def record_task_deletion(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
@@ -56,3 +56,10 @@ def keep_loaded_counter_ahead(sender: Any, instance: Any, raw: bool, using: str,
         instance.version = max(current, instance.version or 0) + 1
         instance.reset_version = instance.version
         instance.last_update = timezone.now()
+
+
+def lock_counter_before_loaded_row(sender: Any, instance: Any, raw: bool, using: str, **kwargs: Any) -> None:
+    """pre_save of a task or schedule row loaded by ``loaddata``: take the counter before the
+    row, as every write path does (``loaddata`` holds one transaction for the fixture)."""
+    if raw and transaction.get_connection(using).in_atomic_block:
+        lock_counter(using)

@@ -122,3 +122,33 @@ def test_every_write_path_takes_the_counter_before_any_row(every_10s):
     with connection.execute_wrapper(first_write):
         other.delete()
     assert counter in statements[0]
+
+
+def test_update_or_create_takes_the_counter_before_the_row(every_10s):
+    PeriodicTask.objects.create(name="t", task="x", interval=every_10s)
+    counter = PeriodicTasks._meta.db_table
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        PeriodicTask.objects.update_or_create(name="t", defaults={"args": [1]})
+    locking = [i for i, sql in enumerate(statements) if "FOR UPDATE" in sql or counter in sql]
+    assert counter in statements[locking[0]]  # the counter before the task row's lock
+
+
+def test_a_schedule_upsert_moves_the_version_of_its_tasks(make_scheduler, clock, every_10s):
+    task = PeriodicTask.objects.create(name="t", task="tests.registered", interval=every_10s)
+    scheduler = make_scheduler()
+    scheduler.tick()
+    upsert = {"update_conflicts": True, "update_fields": ["every"]}
+    if connection.features.supports_update_conflicts_with_target:
+        upsert["unique_fields"] = ["id"]
+    IntervalSchedule.objects.bulk_create(
+        [IntervalSchedule(pk=every_10s.pk, every=99, period="seconds")], **upsert
+    )
+    assert IntervalSchedule.objects.get(pk=every_10s.pk).every == 99
+    scheduler.tick()
+    assert scheduler.plans.get(task.pk).schedule.run_every.total_seconds() == 99
