@@ -117,6 +117,9 @@ class PeriodicTaskForm(forms.ModelForm):
         help_text=_("Pick the kind of schedule, then an existing schedule of that kind or add one with +."),
     )
 
+    #: the run count when the form was opened: beat may end a one-off while the form is open
+    opened_run_count = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = PeriodicTask
         fields = (
@@ -161,9 +164,16 @@ class PeriodicTaskForm(forms.ModelForm):
         schedule_type.choices = [(kind, capfirst(_kind_label(kind))) for kind in SCHEDULE_FIELDS]
         if self.instance.pk is not None:
             schedule_type.initial = self.instance.schedule_kind
+            self.fields["opened_run_count"].initial = self.instance.total_run_count
+        #: set by clean() when beat ended the task while the form was open: it stays disabled
+        self.kept_disabled = False
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
+        task, opened = self.instance, cleaned.get("opened_run_count")
+        ran_meanwhile = task.pk is not None and opened is not None and task.total_run_count != opened
+        if ran_meanwhile and not task.enabled and cleaned.get("enabled"):  # and beat ended it
+            cleaned["enabled"], self.kept_disabled = False, True
         chosen = cleaned.get("schedule_type")
         given = [kind for kind in SCHEDULE_FIELDS if cleaned.get(kind) is not None]
         if chosen and len(given) == 1 and given[0] != chosen:

@@ -76,7 +76,20 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
     #: The Celery app "run now" sends through (django-celery-beat has this attribute too).
     celery_app = current_app
     fieldsets = (
-        (None, {"fields": ("name", "task", "enabled", "pause_record", "paused_reason", "description")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "task",
+                    "enabled",
+                    "pause_record",
+                    "paused_reason",
+                    "description",
+                    "opened_run_count",
+                )
+            },
+        ),
         (
             _("Schedule"),
             {"fields": ("schedule_type", *SCHEDULE_FIELDS, "one_off", "start_time", "expires")},
@@ -141,6 +154,12 @@ class PeriodicTaskAdmin(admin.ModelAdmin):
         if not obj.enabled and {"enabled", "paused_reason"} & set(form.changed_data):
             obj.paused_at, obj.paused_by = timezone.now(), task_actions.paused_by(request)
         super().save_model(request, obj, form, change)
+        if getattr(form, "kept_disabled", False):
+            message = gettext(
+                "Beat ran this task while the form was open and ended it: it stays disabled. "
+                "Enable it again to run it once more."
+            )
+            self.message_user(request, message, messages.WARNING)
         if "_continue" not in request.POST and (warning := unknown_task_warning(obj.task)):
             self.message_user(request, warning, messages.WARNING)  # else the form shows it again
 

@@ -152,3 +152,39 @@ def test_a_schedule_upsert_moves_the_version_of_its_tasks(make_scheduler, clock,
     assert IntervalSchedule.objects.get(pk=every_10s.pk).every == 99
     scheduler.tick()
     assert scheduler.plans.get(task.pk).schedule.run_every.total_seconds() == 99
+
+
+def test_a_change_form_open_while_beat_ends_a_one_off_does_not_enable_it_again(
+    admin_client, make_scheduler, clock
+):
+    import re
+
+    when = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    clock.now = when
+    task = PeriodicTask.objects.create(
+        name="once",
+        task="tests.registered",
+        one_off=True,
+        clocked=ClockedSchedule.objects.create(clocked_time=when),
+    )
+    url = f"/admin/django_periodic/periodictask/{task.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    opened = re.search(r'name="opened_run_count" value="(\d+)"', page).group(1)
+    scheduler = make_scheduler()
+    scheduler.tick()  # beat sends it and ends it while the form is open
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is False
+    from tests.db.test_admin import form_data
+
+    data = form_data(name="once", task="tests.registered", clocked=task.clocked_id, one_off="on",
+                     description="edited", opened_run_count=opened)  # fmt: skip
+    response = admin_client.post(url, data, follow=True)
+    assert response.status_code == 200
+    stored = PeriodicTask.objects.get(pk=task.pk)
+    assert (stored.description, stored.enabled) == ("edited", False)
+    assert "stays disabled" in response.content.decode()
+    clock.advance(seconds=30)
+    scheduler.tick()
+    assert scheduler.names() == ["once"]
+    data["opened_run_count"] = str(stored.total_run_count)  # a form opened after the run: enabling works
+    admin_client.post(url, data)
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is True
