@@ -51,16 +51,17 @@ def ledger_rows(
     missed: Sequence[tuple[Any, str, datetime]],
     now: datetime,
     late_after: float,
+    using: str = "default",
 ) -> list[LedgerRow]:
     """The ledger rows of a batch (:class:`~.sending.Outgoing` runs): *recorded*, or
     *skipped* for the runs in ``overlapping`` (run ids) and the ``missed`` (task id, name,
     slot) runs the missed-run policy skipped. A run that goes out more than ``late_after``
     seconds after its slot is a catch-up. Datetimes are as the database takes them."""
-    recorded_at = to_db(now)
+    recorded_at = to_db(now, using)
     slots: dict[datetime, datetime] = {}  # runs of a batch mostly share their slot
     rows = []
     for item in batch:
-        slot = slots.get(item.slot) or slots.setdefault(item.slot, to_db(item.slot))
+        slot = slots.get(item.slot) or slots.setdefault(item.slot, to_db(item.slot, using))
         trigger = (
             Trigger.CATCH_UP.value
             if (now - item.slot).total_seconds() > late_after
@@ -78,7 +79,7 @@ def ledger_rows(
             LedgerRow(
                 task_id,
                 name,
-                to_db(slot),
+                to_db(slot, using),
                 run_id,
                 Trigger.SCHEDULE.value,
                 skipped,
@@ -157,7 +158,7 @@ def mark_sent(celery_task_ids: Sequence[str], now: datetime, using: str = "defau
     state = Case(When(state=RunStatus.RECORDED, then=Value(RunStatus.SENT.value)), default=F("state"))
     statements = 0
     for chunk in chunks(list(celery_task_ids)):
-        rows.filter(celery_task_id__in=chunk).update(state=state, sent_at=to_db(now))
+        rows.filter(celery_task_id__in=chunk).update(state=state, sent_at=to_db(now, using))
         statements += 1
     return statements
 
@@ -171,7 +172,7 @@ def mark_not_sent(reasons: dict[str, str], now: datetime, using: str = "default"
     for reason, ids in by_reason.items():
         for chunk in chunks(ids):
             rows.filter(celery_task_id__in=chunk).update(
-                state=RunStatus.NOT_SENT, reason=reason, finished_at=to_db(now)
+                state=RunStatus.NOT_SENT, reason=reason, finished_at=to_db(now, using)
             )
 
 

@@ -36,7 +36,7 @@ def recover(sender: RunSender, model: Any, now: datetime, using: str = "default"
         for row in PeriodicTaskRun._base_manager.using(using)
         .filter(state=RunStatus.RECORDED)
         # a "run now" the web process is sending this very moment is its to account for
-        .exclude(trigger=Trigger.RUN_NOW, recorded_at__gt=to_db(now - RUN_NOW_GRACE))
+        .exclude(trigger=Trigger.RUN_NOW, recorded_at__gt=to_db(now - RUN_NOW_GRACE, using))
         .order_by("recorded_at", "pk")
         .values_list("celery_task_id", "task_id", "task_name", "scheduled_at")[: limit + len(waiting)]
         if row[0] not in waiting

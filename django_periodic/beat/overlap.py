@@ -46,7 +46,9 @@ def blocked(batch: Sequence[Any], now: datetime, using: str = "default") -> set[
         )
         for chunk in chunks(stale):
             PeriodicTaskRun._base_manager.using(using).filter(pk__in=chunk, state__in=ACTIVE_STATES).update(
-                state=RunStatus.LOST, reason="no outcome within the overlap timeout", finished_at=to_db(now)
+                state=RunStatus.LOST,
+                reason="no outcome within the overlap timeout",
+                finished_at=to_db(now, using),
             )
     for task_id in busy:
         logger.info("Run of %s skipped: its previous run has not finished.", candidates[task_id].run.name)

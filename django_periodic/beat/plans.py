@@ -15,7 +15,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..timing.plans import RunState, is_missed, jitter, run_after
+from celery.schedules import schedule as interval
+
+from ..timing.plans import ON_TIME, RunState, is_missed, jitter, run_after
 
 logger = logging.getLogger("django_periodic.beat")
 
@@ -147,14 +149,10 @@ class PlanQueue:
         sending: list[tuple[TaskPlan, datetime, datetime | None]] = []
         missed_runs: list[tuple[TaskPlan, datetime]] = []
         for plan, slot in due:
-            # both live meanwhile; a jittered run is due at its own time, which its next run counts from
-            key = (
-                id(plan.schedule),
-                id(plan.state),
-                slot,
-                plan.one_off,
-                plan.jitter_seconds and plan.model_id,
-            )
+            # Both live meanwhile. A jittered run is due at its own time: an interval's next run,
+            # and whether a late run is missed, count from it (an on-time crontab burst shares).
+            own = plan.jitter_seconds and (type(plan.schedule) is interval or now - slot > ON_TIME)
+            key = (id(plan.schedule), id(plan.state), slot, plan.one_off, own and plan.model_id)
             answer = answers.get(key)
             if answer is None:
                 try:

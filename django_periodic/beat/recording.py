@@ -44,7 +44,7 @@ def record_runs(
     """
     rows = model._base_manager.using(using)
     finished_set = set(finished)
-    last_run = {"last_run_at": to_db(now)}
+    last_run = {"last_run_at": to_db(now, using)}
     counted = {**last_run, "total_run_count": F("total_run_count") + 1}
     batches: list[tuple[Sequence[Any], dict[str, Any]]] = [
         *((chunk, counted) for chunk in chunks([pk for pk in ran if pk not in finished_set])),
@@ -139,7 +139,7 @@ def record_batch(
             (plan.model_id, names[plan.model_id], slot) for plan, slot in missed if plan.model_id in names
         ]
     if ledger:
-        rows = ledger_rows(batch, overlapping, missed_runs, now, late_after)
+        rows = ledger_rows(batch, overlapping, missed_runs, now, late_after, using)
     duplicates: set[str] = set()
     statements = record_runs(
         model,

@@ -68,15 +68,15 @@ def key_text(value: Any) -> Any:
 
 
 @overload
-def to_db(value: datetime) -> datetime: ...
+def to_db(value: datetime, using: str = ...) -> datetime: ...
 @overload
-def to_db(value: None) -> None: ...
-def to_db(value: datetime | None) -> datetime | None:
-    """An aware datetime as the database expects it (naive ``TIME_ZONE`` without USE_TZ).
+def to_db(value: None, using: str = ...) -> None: ...
+def to_db(value: datetime | None, using: str = DEFAULT_DB_ALIAS) -> datetime | None:
+    """An aware datetime as database ``using`` expects it (naive ``TIME_ZONE`` without USE_TZ).
 
     A database that stores instants (PostgreSQL) takes it aware whatever ``USE_TZ``
     says: a naive wall time in a repeated hour would lose which occurrence it was.
     """
-    if value is None or settings.USE_TZ or connections[DEFAULT_DB_ALIAS].features.supports_timezones:
+    if value is None or settings.USE_TZ or connections[using].features.supports_timezones:
         return value
     return timezone.make_naive(value, timezone.get_default_timezone())

@@ -149,7 +149,7 @@ def prune_runs(
     deleted = 0
     if keep_days is not None:
         cutoff = now - timedelta(days=keep_days)
-        old = list(runs.filter(scheduled_at__lt=to_db(cutoff)).values_list("pk", flat=True)[:limit])
+        old = list(runs.filter(scheduled_at__lt=to_db(cutoff, using)).values_list("pk", flat=True)[:limit])
         deleted += runs.filter(pk__in=old).delete()[0] if old else 0
     if keep_per_task is None:
         return deleted, None
