@@ -45,7 +45,9 @@ option_values = st.dictionaries(
         json_values,
         st.integers(-(10**13), 10**13),
         st.floats(allow_nan=False, allow_infinity=False),
-        st.sampled_from(["2099-01-01T00:00:00+00:00", "2000-01-01T00:00:00", "soon", ""]),
+        st.sampled_from(
+            ["2099-01-01T00:00:00+00:00", "2000-01-01T00:00:00", "2026-02-30T00:00:00", "soon", ""]
+        ),
     ),
     max_size=3,
 )
