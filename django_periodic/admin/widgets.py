@@ -30,7 +30,8 @@ def registered_task_names() -> list[str]:
 
 def unknown_task_warning(name: str) -> str | None:
     """What to tell a user about a task name this project's Celery app does not register."""
-    if name in registered_task_names():
+    registered_task_names()  # imports the project's task modules first
+    if name in current_app.tasks:  # Celery's own tasks included
         return None
     return gettext(
         "The task %(task)s is not registered in this project's Celery app: beat sends it by name, "
