@@ -224,6 +224,8 @@ class DatabaseScheduler(Scheduler):
             elif mono >= self._next_poll:
                 self._poll()
             now = self.clock()
+            if self.sender.left_recorded:  # runs left recorded when the lease looked gone: the
+                self._outbox_pending, self.sender.left_recorded = self.ledger, False  # outbox sends them
             if self._outbox_pending:
                 self._outbox_pending = outbox.recover(self.sender, self.Model, now, self.using) >= BATCH
             due = self.plans.pop_due(now)
@@ -364,6 +366,7 @@ class DatabaseScheduler(Scheduler):
             logger.warning(
                 "The lease may have run out: %d recorded run(s) left for the next leader.", len(to_send)
             )
+            self.sender.left_recorded = True
 
     def _read_runs(self, task_ids: list[Any]) -> dict[Any, Run]:
         """The message of each task about to run, read from its row (one query per batch).

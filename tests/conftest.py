@@ -136,7 +136,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-# Hypothesis: a quick default for developers; CI selects "oracle" (10,000 cases) once per run.
+# Hypothesis: a quick default for developers; CI selects "oracle" (5,000 cases) once per run.
 settings.register_profile("default", max_examples=300, deadline=None)
-settings.register_profile("oracle", max_examples=10_000, deadline=None)
+settings.register_profile("oracle", max_examples=5_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -87,6 +87,8 @@ class RunSender:
         self.monotonic = monotonic
         self.pending: list[PendingRun] = []
         self._broker_errors: tuple[type[BaseException], ...] | None = None
+        #: runs were left recorded in the ledger (the lease looked gone): the outbox has them
+        self.left_recorded = False
         self.sent = 0
         self.statements = 0
 
@@ -105,6 +107,7 @@ class RunSender:
                     if index % LEASE_CHECK_EVERY == 0 and not self.still_leader():
                         logger.warning("This beat lost the lease while sending: %d recorded run(s) left "
                                        "for the next leader.", len(batch) - index)  # fmt: skip
+                        self.left_recorded = True
                         return
                     if log:
                         run = outgoing.run
@@ -186,6 +189,7 @@ class RunSender:
             logger.warning("This beat lost the lease: %d run(s) waiting for the broker are left "
                            "recorded for the next leader.", len(self.pending))  # fmt: skip
             self.pending.clear()
+            self.left_recorded = True
             return
         ready: list[PendingRun] = []
         while self.pending and self.pending[0].retry_at <= self.monotonic():

@@ -365,3 +365,17 @@ def test_skip_without_a_grace_period_still_sends_a_run_a_moment_late(make_schedu
         scheduler.tick()
         sent = len(scheduler.sent)
     assert sent >= 4  # a tick 2 ms after the due time is not a missed run
+
+
+def test_runs_left_recorded_when_the_lease_looked_gone_go_out_if_this_beat_still_leads(
+    make_scheduler, clock, healthy
+):
+    scheduler = make_scheduler()
+    answers = iter([False])  # the sender's first look at the lease: gone (its own clock ran out)
+    scheduler.sender.still_leader = lambda: next(answers, True)
+    scheduler.tick()
+    assert scheduler.sent == [] and PeriodicTaskRun.objects.get().state == "recorded"
+    scheduler.tick()  # the lease was renewed after all: the outbox sends the run, same id
+    run = PeriodicTaskRun.objects.get()
+    assert scheduler.names() == ["healthy"] and run.state == "sent"
+    assert scheduler.sent[0]["id"] == run.celery_task_id

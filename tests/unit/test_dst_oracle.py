@@ -7,7 +7,7 @@ fields, and applies the rules
 of the README's "Time" section (gap: a restricted hour runs once at the first
 instant after the gap, hour ``*`` loses the missing minutes; fold: a restricted
 hour runs at the first occurrence only, hour ``*`` in both). No difference is
-allowed. CI runs 10,000 cases (``HYPOTHESIS_PROFILE=oracle``).
+allowed. CI runs 5,000 cases (``HYPOTHESIS_PROFILE=oracle``).
 """
 
 from __future__ import annotations

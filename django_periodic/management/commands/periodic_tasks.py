@@ -33,6 +33,9 @@ from .. import health, pausing, schedule_files
 
 class Command(BaseCommand):
     help = "Show the next runs of a periodic task, its last runs, or which beat process is the leader."
+    # A probe must answer when the database does not (some backends' checks connect to it),
+    # and none of the subcommands needs the system checks Django runs first.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="command", required=True)
