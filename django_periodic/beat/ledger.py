@@ -17,6 +17,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.constants import OnConflict
 
 from ..models import PeriodicTaskRun
+from ..models.bulkcopy import copies, copy_rows
 from ..models.dbtime import to_db
 from ..models.querysets import BATCH, chunks
 from ..models.runs import RunStatus, Trigger
@@ -122,12 +123,12 @@ def insert_runs(rows: Sequence[LedgerRow], using: str = "default") -> int:
     with connection.cursor() as cursor:
         for chunk in chunks(list(rows), BATCH):
             params = [values(row) for row in chunk]
-            if _copies(connection):
+            if copies(connection):
                 # COPY is 4-5 times faster than a multi-row INSERT here. It has no ON
                 # CONFLICT, but recorded_before() has left out every known run id, under
                 # the lease lock. Run through Django's wrappers, so it is counted and logged.
                 copy_sql = f"COPY {ops.quote_name(opts.db_table)} ({columns}) FROM STDIN"
-                cursor._execute_with_wrappers(copy_sql, params, many=True, executor=_copy_rows)
+                cursor._execute_with_wrappers(copy_sql, params, many=True, executor=copy_rows)
             elif connection.vendor == "sqlite":
                 cursor.executemany(f"{head} {one_row} {tail}".rstrip(), params)
             else:
@@ -174,19 +175,3 @@ def mark_not_sent(reasons: dict[str, str], now: datetime, using: str = "default"
             rows.filter(celery_task_id__in=chunk).update(
                 state=RunStatus.NOT_SENT, reason=reason, finished_at=to_db(now, using)
             )
-
-
-def _copies(connection: Any) -> bool:
-    """Whether ledger rows go in with COPY: PostgreSQL through psycopg 3."""
-    if connection.vendor != "postgresql":
-        return False
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    return bool(is_psycopg3)
-
-
-def _copy_rows(sql: str, rows: list[list[Any]], many: bool, context: Any) -> None:
-    """Django's executor signature, over psycopg 3's COPY ... FROM STDIN."""
-    with context["connection"].wrap_database_errors, context["cursor"].cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)

@@ -8,12 +8,12 @@ imported tasks are disabled in django-celery-beat's table in the same transactio
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from django.db import connections, transaction
 from django.utils.translation import gettext_lazy as _
 
 from ..models import PeriodicTask, PeriodicTasks
+from ..models.bulkcopy import copies, copy_rows
 from ..models.querysets import BATCH, SCHEDULE_FIELDS, chunks
 from .dcb_plan import SCHEDULE_MODELS, TASK_FIELDS, Advance, Plan, make_plan, schedule_key
 from .dcb_source import Source
@@ -56,27 +56,12 @@ def _insert(tasks: Sequence[PeriodicTask], using: str) -> None:
     columns = ", ".join(quote(str(f.column)) for f in fields)
     rows = [[f.get_db_prep_save(f.pre_save(task, True), connection) for f in fields] for task in tasks]
     with connection.cursor() as cursor:
-        if _copies(connection):
+        if copies(connection):
             sql = f"COPY {table} ({columns}) FROM STDIN"
-            cursor._execute_with_wrappers(sql, rows, many=True, executor=_copy_rows)
+            cursor._execute_with_wrappers(sql, rows, many=True, executor=copy_rows)
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
-
-
-def _copies(connection: Any) -> bool:
-    if connection.vendor != "postgresql":
-        return False
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    return bool(is_psycopg3)
-
-
-def _copy_rows(sql: str, rows: list[list[Any]], many: bool, context: Any) -> None:
-    """Django's executor signature, over psycopg 3's COPY ... FROM STDIN."""
-    with context["connection"].wrap_database_errors, context["cursor"].cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def write(plan: Plan, using: str, advance: Advance) -> None:
