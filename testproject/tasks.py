@@ -6,22 +6,26 @@ from celery.utils.log import get_task_logger
 logger = get_task_logger(__name__)
 
 
+def store_run(request, args, kwargs):
+    """One row for an execution: task id, periodic task name, arguments, queue, priority."""
+    from .models import TaskRun
+
+    headers, delivery = request.headers or {}, request.delivery_info or {}
+    name = headers.get("periodic_task_name") or getattr(request, "periodic_task_name", "")
+    TaskRun.objects.create(
+        task_id=request.id or "",
+        periodic_task_name=name or "",
+        args=list(args),
+        kwargs=kwargs,
+        queue=delivery.get("routing_key") or "",
+        priority=delivery.get("priority"),
+    )
+
+
 @shared_task(bind=True)
 def record_run(self, *args, **kwargs):
     """Store one row per execution: task id, periodic task name, arguments."""
-    from .models import TaskRun
-
-    headers = self.request.headers or {}
-    TaskRun.objects.create(
-        task_id=self.request.id or "",
-        periodic_task_name=headers.get("periodic_task_name")
-        or getattr(self.request, "periodic_task_name", "")
-        or "",
-        args=list(args),
-        kwargs=kwargs,
-        queue=(self.request.delivery_info or {}).get("routing_key") or "",
-        priority=(self.request.delivery_info or {}).get("priority"),
-    )
+    store_run(self.request, args, kwargs)
     return len(args)
 
 
